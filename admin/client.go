@@ -1,0 +1,134 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Client talks to a node's admin socket.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the admin socket at path.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}
+	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// ErrUnreachable means no node answers on the admin socket.
+var ErrUnreachable = errors.New("admin socket unreachable")
+
+// APIError is a failure reported by the node, with its HTTP status.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	u := "http://kdcha" + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s (is the node running? set --admin-socket or KDCHA_ADMIN_SOCKET): %v", ErrUnreachable, c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var eb errorBody
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&eb); err != nil || eb.Error == "" {
+			eb.Error = resp.Status
+		}
+		return &APIError{Status: resp.StatusCode, Message: eb.Error}
+	}
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*o, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		return err
+	default:
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+}
+
+func nameQuery(name string) url.Values { return url.Values{"name": {name}} }
+
+// List returns every principal.
+func (c *Client) List(ctx context.Context) ([]PrincipalInfo, error) {
+	var out []PrincipalInfo
+	return out, c.do(ctx, http.MethodGet, "/v1/principals", nil, nil, &out)
+}
+
+// Get returns one principal by name or alias.
+func (c *Client) Get(ctx context.Context, name string) (PrincipalInfo, error) {
+	var out PrincipalInfo
+	return out, c.do(ctx, http.MethodGet, "/v1/principal", nameQuery(name), nil, &out)
+}
+
+// Add creates a principal.
+func (c *Client) Add(ctx context.Context, req AddRequest) (PrincipalInfo, error) {
+	var out PrincipalInfo
+	return out, c.do(ctx, http.MethodPost, "/v1/principal", nil, req, &out)
+}
+
+// Modify changes a principal's flags, limits or aliases.
+func (c *Client) Modify(ctx context.Context, name string, req ModifyRequest) (PrincipalInfo, error) {
+	var out PrincipalInfo
+	return out, c.do(ctx, http.MethodPatch, "/v1/principal", nameQuery(name), req, &out)
+}
+
+// Delete removes a principal.
+func (c *Client) Delete(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/principal", nameQuery(name), nil, nil)
+}
+
+// SetPassword derives new keys from a password (kvno+1).
+func (c *Client) SetPassword(ctx context.Context, name, password string) (PrincipalInfo, error) {
+	var out PrincipalInfo
+	return out, c.do(ctx, http.MethodPost, "/v1/principal/password", nameQuery(name), PasswordRequest{Password: password}, &out)
+}
+
+// Rekey gives a principal new random keys (kvno+1).
+func (c *Client) Rekey(ctx context.Context, name string) (PrincipalInfo, error) {
+	var out PrincipalInfo
+	return out, c.do(ctx, http.MethodPost, "/v1/principal/rekey", nameQuery(name), nil, &out)
+}
+
+// Keytab returns an MIT keytab holding the current keys of the principals.
+func (c *Client) Keytab(ctx context.Context, names []string) ([]byte, error) {
+	var out []byte
+	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, KeytabRequest{Names: names}, &out)
+}

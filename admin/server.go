@@ -1,0 +1,264 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+// Store is what the API needs from the principal database.
+type Store interface {
+	Realm() string
+	Create(ctx context.Context, req db.CreateRequest) (*db.Principal, error)
+	Get(name string) (*db.Principal, error)
+	List() []*db.Principal
+	Modify(ctx context.Context, name string, m db.Modification) (*db.Principal, error)
+	SetPassword(ctx context.Context, name, password string) (*db.Principal, error)
+	Rekey(ctx context.Context, name string) (*db.Principal, error)
+	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// maxBody caps request bodies; admin requests are a few hundred bytes.
+const maxBody = 1 << 20
+
+// Server serves the admin API for one Store.
+type Server struct {
+	store Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// NewServer returns the API handler.
+func NewServer(store Store, log *slog.Logger) *Server {
+	s := &Server{store: store, log: log, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /v1/principals", s.list)
+	s.mux.HandleFunc("GET /v1/principal", s.get)
+	s.mux.HandleFunc("POST /v1/principal", s.add)
+	s.mux.HandleFunc("PATCH /v1/principal", s.modify)
+	s.mux.HandleFunc("DELETE /v1/principal", s.delete)
+	s.mux.HandleFunc("POST /v1/principal/password", s.setPassword)
+	s.mux.HandleFunc("POST /v1/principal/rekey", s.rekey)
+	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// ListenUnix opens the admin socket at path with mode 0600, replacing a
+// stale socket left by a crash but refusing to take over one that a live
+// process still answers on (two agents on one data dir would corrupt it).
+func ListenUnix(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("admin socket %s: exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("admin socket %s: another process is serving it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("admin socket %s: remove stale socket: %w", path, err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("admin socket %s: chmod: %w", path, err)
+	}
+	return l, nil
+}
+
+// Serve runs the API on l until ctx is cancelled.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(shutdownCtx)
+	}()
+	err := hs.Serve(l)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	ps := s.store.List()
+	out := make([]PrincipalInfo, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, infoOf(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.Get(r.URL.Query().Get("name"))
+	s.reply(w, "get", p, err)
+}
+
+func (s *Server) add(w http.ResponseWriter, r *http.Request) {
+	var req AddRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	cr := db.CreateRequest{
+		Name:             req.Name,
+		Password:         req.Password,
+		RandomKey:        req.RandomKey,
+		MaxLife:          req.MaxLife,
+		MaxRenewableLife: req.MaxRenewableLife,
+		Aliases:          req.Aliases,
+	}
+	if req.NoPreauth {
+		cr.Attributes = &db.Attributes{}
+	}
+	p, err := s.store.Create(r.Context(), cr)
+	s.reply(w, "add", p, err)
+}
+
+func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	var req ModifyRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	cur, err := s.store.Get(name)
+	if err != nil {
+		s.reply(w, "modify", nil, err)
+		return
+	}
+	attrs := req.apply(cur.Attributes)
+	p, err := s.store.Modify(r.Context(), name, db.Modification{
+		Attributes:       &attrs,
+		MaxLife:          req.MaxLife,
+		MaxRenewableLife: req.MaxRenewableLife,
+		Aliases:          req.Aliases,
+		IfRevision:       cur.Revision,
+	})
+	if err == nil && req.Unlock && p.Locked {
+		p, err = s.store.SetLocked(r.Context(), name, false)
+	}
+	s.reply(w, "modify", p, err)
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	if err := s.store.Delete(r.Context(), name); err != nil {
+		s.reply(w, "delete", nil, err)
+		return
+	}
+	s.log.Info("principal deleted", "name", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
+	var req PasswordRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	p, err := s.store.SetPassword(r.Context(), r.URL.Query().Get("name"), req.Password)
+	s.reply(w, "set-password", p, err)
+}
+
+func (s *Server) rekey(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.Rekey(r.Context(), r.URL.Query().Get("name"))
+	s.reply(w, "rekey", p, err)
+}
+
+func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
+	var req KeytabRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if len(req.Names) == 0 {
+		writeError(w, fmt.Errorf("%w: no principals named", db.ErrInvalid))
+		return
+	}
+	var ps []*db.Principal
+	seen := map[string]bool{}
+	for _, n := range req.Names {
+		p, err := s.store.Get(n)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if !seen[p.Name] {
+			seen[p.Name] = true
+			ps = append(ps, p)
+		}
+	}
+	b, err := db.MarshalKeytab(ps, time.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.log.Info("keytab exported", "principals", req.Names)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Write(b)
+}
+
+// reply answers with the principal or the error, and logs the change.
+func (s *Server) reply(w http.ResponseWriter, op string, p *db.Principal, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if op != "get" {
+		s.log.Info("principal "+op, "name", p.Name, "kvno", p.KVNO(), "revision", p.Revision)
+	}
+	writeJSON(w, http.StatusOK, infoOf(p))
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, fmt.Errorf("%w: request body: %v", db.ErrInvalid, err))
+		return false
+	}
+	return true
+}
+
+// statusOf maps database errors to HTTP statuses; the client maps them back.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, db.ErrExists), errors.Is(err, db.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, db.ErrInvalidName), errors.Is(err, db.ErrWeakPassword), errors.Is(err, db.ErrInvalid), errors.Is(err, db.ErrUnsupportedEncType):
+		return http.StatusBadRequest
+	case errors.Is(err, db.ErrNotLeader), errors.Is(err, db.ErrNoQuorum):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, statusOf(err), errorBody{Error: err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

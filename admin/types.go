@@ -1,0 +1,113 @@
+package admin
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+// PrincipalInfo is what the API shows of a principal: never key material.
+type PrincipalInfo struct {
+	Name             string        `json:"name"`
+	Aliases          []string      `json:"aliases,omitempty"`
+	KVNO             uint32        `json:"kvno"`
+	EncTypes         []string      `json:"enctypes"`
+	Attributes       db.Attributes `json:"attributes"`
+	MaxLife          time.Duration `json:"max_life,omitempty"`
+	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
+	Created          time.Time     `json:"created"`
+	Modified         time.Time     `json:"modified"`
+	Revision         uint64        `json:"revision"`
+	Locked           bool          `json:"locked,omitempty"`
+}
+
+func infoOf(p *db.Principal) PrincipalInfo {
+	info := PrincipalInfo{
+		Name:             p.Name,
+		Aliases:          p.Aliases,
+		KVNO:             p.KVNO(),
+		Attributes:       p.Attributes,
+		MaxLife:          p.MaxLife,
+		MaxRenewableLife: p.MaxRenewableLife,
+		Created:          p.Created,
+		Modified:         p.Modified,
+		Revision:         p.Revision,
+		Locked:           p.Locked,
+	}
+	for _, k := range p.Keys {
+		info.EncTypes = append(info.EncTypes, encTypeName(k.EType))
+	}
+	return info
+}
+
+// encTypeNames are the MIT names of the enctypes kdcha makes keys for.
+var encTypeNames = map[int32]string{
+	17: "aes128-cts-hmac-sha1-96",
+	18: "aes256-cts-hmac-sha1-96",
+	19: "aes128-cts-hmac-sha256-128",
+	20: "aes256-cts-hmac-sha384-192",
+}
+
+func encTypeName(e int32) string {
+	if n, ok := encTypeNames[e]; ok {
+		return n
+	}
+	return "enctype-" + strconv.Itoa(int(e))
+}
+
+// AddRequest creates a principal. Exactly one of Password and RandomKey.
+type AddRequest struct {
+	Name             string        `json:"name"`
+	Password         *string       `json:"password,omitempty"`
+	RandomKey        bool          `json:"random_key,omitempty"`
+	NoPreauth        bool          `json:"no_preauth,omitempty"`
+	MaxLife          time.Duration `json:"max_life,omitempty"`
+	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
+	Aliases          []string      `json:"aliases,omitempty"`
+}
+
+// ModifyRequest changes a principal; nil fields are left alone.
+type ModifyRequest struct {
+	RequiresPreauth  *bool          `json:"requires_preauth,omitempty"`
+	Disabled         *bool          `json:"disabled,omitempty"`
+	AllowForwardable *bool          `json:"allow_forwardable,omitempty"`
+	AllowRenewable   *bool          `json:"allow_renewable,omitempty"`
+	AllowProxiable   *bool          `json:"allow_proxiable,omitempty"`
+	AllowService     *bool          `json:"allow_service,omitempty"`
+	MaxLife          *time.Duration `json:"max_life,omitempty"`
+	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
+	Aliases          *[]string      `json:"aliases,omitempty"`
+	Unlock           bool           `json:"unlock,omitempty"`
+}
+
+// apply returns the attributes after the request's changes.
+func (m ModifyRequest) apply(a db.Attributes) db.Attributes {
+	set := func(dst *bool, v *bool, invert bool) {
+		if v != nil {
+			*dst = *v != invert
+		}
+	}
+	set(&a.RequiresPreauth, m.RequiresPreauth, false)
+	set(&a.Disabled, m.Disabled, false)
+	set(&a.DisallowForwardable, m.AllowForwardable, true)
+	set(&a.DisallowRenewable, m.AllowRenewable, true)
+	set(&a.DisallowProxiable, m.AllowProxiable, true)
+	set(&a.DisallowService, m.AllowService, true)
+	return a
+}
+
+// PasswordRequest sets a new password.
+type PasswordRequest struct {
+	Password string `json:"password"`
+}
+
+// KeytabRequest asks for the current keys of some principals as a keytab.
+type KeytabRequest struct {
+	Names []string `json:"names"`
+}
+
+// errorBody is the JSON body of every failed request.
+type errorBody struct {
+	Error string `json:"error"`
+}

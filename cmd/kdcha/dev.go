@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/kdc"
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+type devOptions struct {
+	dataDir string
+	realm   string
+	kdcAddr string
+	user    string
+}
+
+func newDevCommand() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a one-node KDC for development: no root, no config file",
+		Long: `Creates (or reopens) a realm under --data-dir, serves the KDC on --kdc-addr
+(UDP and TCP), creates krbtgt and a user principal, writes krb5.conf into the
+data dir, serves the admin API on <data-dir>/admin.sock and prints what to type
+next. Runs until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), o, cmd.OutOrStdout()) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", "./kdcha-dev", "directory for the database, master key, krb5.conf and admin socket")
+	f.StringVar(&o.realm, "realm", "DEV.KDCHA.TEST", "realm name")
+	f.StringVar(&o.kdcAddr, "kdc-addr", "127.0.0.1:8888", "KDC address, UDP and TCP (port 0 picks a free one)")
+	f.StringVar(&o.user, "user", "user", "user principal to create")
+	return cmd
+}
+
+func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	dir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	database, err := db.Open(db.Options{DataDir: filepath.Join(dir, "db"), Realm: o.realm, CreateIfMissing: true, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer database.Close()
+
+	password, err := ensureDevPrincipals(ctx, database, dir, o.user)
+	if err != nil {
+		return err
+	}
+
+	cfg := kdc.DefaultConfig()
+	cfg.Listen = []string{o.kdcAddr}
+	srv, err := kdc.Listen(cfg, kdc.NewHandler(database, cfg.Policy(), kdc.WithLogger(log)), log)
+	if err != nil {
+		return fmt.Errorf("kdc: %w", err)
+	}
+	kdcAddr := srv.Addrs()[0].String()
+	krb5conf := filepath.Join(dir, "krb5.conf")
+	if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, kdcAddr)), 0o644); err != nil {
+		return fmt.Errorf("write krb5.conf: %w", err)
+	}
+	sock := filepath.Join(dir, "admin.sock")
+	l, err := admin.ListenUnix(sock)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx) })
+	g.Go(func() error { return admin.NewServer(database, log).Serve(gctx, l) })
+
+	principal := o.user + "@" + o.realm
+	fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), data in %s
+
+Get a ticket (MIT krb5-user tools):
+  export KRB5_CONFIG=%s KRB5CCNAME=FILE:%s
+  kinit %s        # password: %s
+  klist -f
+
+Manage principals:
+  export KDCHA_ADMIN_SOCKET=%s
+  kdcha principal add HTTP/web.example.com --random-key
+  kdcha keytab export HTTP/web.example.com -o web.keytab
+
+Ctrl-C stops the KDC; run it again to reopen the same realm.
+`, o.realm, kdcAddr, dir, krb5conf, filepath.Join(dir, "ccache"), principal, password, sock)
+	return g.Wait()
+}
+
+// ensureDevPrincipals creates krbtgt and the user on first start and returns
+// the user's password, kept in a 0600 file in the data dir so a restart
+// prints the same one.
+func ensureDevPrincipals(ctx context.Context, d *db.DB, dir, user string) (string, error) {
+	tgs := "krbtgt/" + d.Realm()
+	if _, err := d.Get(tgs); errors.Is(err, db.ErrNotFound) {
+		if _, err := d.Create(ctx, db.CreateRequest{Name: tgs, RandomKey: true}); err != nil {
+			return "", fmt.Errorf("create %s: %w", tgs, err)
+		}
+	} else if err != nil {
+		return "", err
+	}
+	pwFile := filepath.Join(dir, "user.password")
+	if _, err := d.Get(user); err == nil {
+		b, err := os.ReadFile(pwFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "(unknown: set one with kdcha principal set-password " + user + ")", nil
+		}
+		return strings.TrimSpace(string(b)), err
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return "", err
+	}
+	pw := rand.Text()
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", pwFile, err)
+	}
+	if _, err := d.Create(ctx, db.CreateRequest{Name: user, Password: &pw}); err != nil {
+		return "", fmt.Errorf("create %s: %w", user, err)
+	}
+	return pw, nil
+}
+
+// devKrb5Conf is a krb5.conf pointing MIT clients at the dev KDC. rdns and
+// DNS canonicalisation are off so host-based names are used as typed.
+func devKrb5Conf(realm, kdcAddr string) string {
+	return fmt.Sprintf(`[libdefaults]
+    default_realm = %[1]s
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    forwardable = true
+
+[realms]
+    %[1]s = {
+        kdc = %[2]s
+    }
+`, realm, kdcAddr)
+}

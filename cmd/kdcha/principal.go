@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kdcha/kdcha/admin"
+)
+
+func newPrincipalCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "principal", Short: "Manage principals through the local node's admin API"}
+	cmd.AddCommand(principalAdd(), principalGet(), principalList(), principalDelete(), principalModify(), principalSetPassword(), principalRekey())
+	return cmd
+}
+
+func principalAdd() *cobra.Command {
+	var (
+		passwordFile string
+		randomKey    bool
+		req          admin.AddRequest
+	)
+	cmd := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a principal with a password (--password-file) or a random key (--random-key)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Name = args[0]
+			switch {
+			case randomKey && passwordFile != "":
+				return errors.New("give either --password-file or --random-key, not both")
+			case randomKey:
+				req.RandomKey = true
+			default:
+				pw, err := readPassword(cmd, passwordFile, true)
+				if err != nil {
+					return err
+				}
+				req.Password = &pw
+			}
+			p, err := adminClient(cmd).Add(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created %s (kvno %d)\n", p.Name, p.KVNO)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file (- for stdin)")
+	f.BoolVar(&randomKey, "random-key", false, "random keys (service and keytab principals)")
+	f.BoolVar(&req.NoPreauth, "no-preauth", false, "do not require pre-authentication")
+	f.DurationVar(&req.MaxLife, "max-life", 0, "cap ticket lifetime for this principal (0 = realm limit)")
+	f.DurationVar(&req.MaxRenewableLife, "max-renewable-life", 0, "cap renewable lifetime (0 = realm limit)")
+	f.StringSliceVar(&req.Aliases, "alias", nil, "another name of this principal (repeatable)")
+	return cmd
+}
+
+func principalGet() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a principal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := adminClient(cmd).Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), p)
+			}
+			printPrincipal(cmd.OutOrStdout(), p)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func principalList() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List principals",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ps, err := adminClient(cmd).List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), ps)
+			}
+			for _, p := range ps {
+				fmt.Fprintln(cmd.OutOrStdout(), p.Name)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func principalDelete() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a principal (its kvno is remembered: a re-created principal continues above it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminClient(cmd).Delete(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func principalModify() *cobra.Command {
+	var (
+		req          admin.ModifyRequest
+		aliases      []string
+		clearAliases bool
+	)
+	boolFlags := map[string]**bool{
+		"requires-preauth":  &req.RequiresPreauth,
+		"disabled":          &req.Disabled,
+		"allow-forwardable": &req.AllowForwardable,
+		"allow-renewable":   &req.AllowRenewable,
+		"allow-proxiable":   &req.AllowProxiable,
+		"allow-service":     &req.AllowService,
+	}
+	vals := map[string]*bool{}
+	var maxLife, maxRenew time.Duration
+	cmd := &cobra.Command{
+		Use:   "modify NAME",
+		Short: "Change a principal's flags, limits or aliases",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			for name, dst := range boolFlags {
+				if f.Changed(name) {
+					*dst = vals[name]
+				}
+			}
+			if f.Changed("max-life") {
+				req.MaxLife = &maxLife
+			}
+			if f.Changed("max-renewable-life") {
+				req.MaxRenewableLife = &maxRenew
+			}
+			if clearAliases || f.Changed("alias") {
+				req.Aliases = &aliases
+			}
+			if req == (admin.ModifyRequest{}) {
+				return errors.New("nothing to change: give at least one flag (see --help)")
+			}
+			p, err := adminClient(cmd).Modify(cmd.Context(), args[0], req)
+			if err != nil {
+				return err
+			}
+			printPrincipal(cmd.OutOrStdout(), p)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	for name := range boolFlags {
+		vals[name] = new(bool)
+		f.BoolVar(vals[name], name, false, "set or clear (--"+name+"=false) this flag")
+	}
+	f.DurationVar(&maxLife, "max-life", 0, "ticket lifetime cap (0 = realm limit)")
+	f.DurationVar(&maxRenew, "max-renewable-life", 0, "renewable lifetime cap (0 = realm limit)")
+	f.StringSliceVar(&aliases, "alias", nil, "replace the aliases with these (repeatable)")
+	f.BoolVar(&clearAliases, "clear-aliases", false, "remove every alias")
+	f.BoolVar(&req.Unlock, "unlock", false, "clear a lockout")
+	return cmd
+}
+
+func principalSetPassword() *cobra.Command {
+	var passwordFile string
+	cmd := &cobra.Command{
+		Use:   "set-password NAME",
+		Short: "Set a new password (new keys, kvno+1)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(cmd, passwordFile, true)
+			if err != nil {
+				return err
+			}
+			p, err := adminClient(cmd).SetPassword(cmd.Context(), args[0], pw)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password set for %s (kvno %d)\n", p.Name, p.KVNO)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file (- for stdin)")
+	return cmd
+}
+
+func principalRekey() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rekey NAME",
+		Short: "Give a principal new random keys (kvno+1); re-export its keytabs afterwards",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := adminClient(cmd).Rekey(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rekeyed %s (kvno %d)\n", p.Name, p.KVNO)
+			return nil
+		},
+	}
+}
+
+// readPassword reads a password from a file's first line, from stdin ("-"),
+// or, with no file, from the terminal (twice, to catch typos).
+func readPassword(cmd *cobra.Command, file string, confirm bool) (string, error) {
+	if file != "" {
+		var r io.Reader = cmd.InOrStdin()
+		if file != "-" {
+			f, err := os.Open(file)
+			if err != nil {
+				return "", fmt.Errorf("password file: %w", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errors.New("no password given: use --password-file FILE (or - for stdin), or --random-key")
+	}
+	fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(cmd.ErrOrStderr())
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if confirm {
+		fmt.Fprint(cmd.ErrOrStderr(), "Again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(again) != string(pw) {
+			return "", errors.New("passwords do not match")
+		}
+	}
+	return string(pw), nil
+}
+
+func printPrincipal(w io.Writer, p admin.PrincipalInfo) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	row("Principal", p.Name)
+	if len(p.Aliases) > 0 {
+		row("Aliases", strings.Join(p.Aliases, ", "))
+	}
+	row("Key version", p.KVNO)
+	row("Enctypes", strings.Join(p.EncTypes, ", "))
+	a := p.Attributes
+	row("Requires preauth", a.RequiresPreauth)
+	row("Disabled", a.Disabled)
+	row("Locked", p.Locked)
+	row("Forwardable", !a.DisallowForwardable)
+	row("Renewable", !a.DisallowRenewable)
+	row("Proxiable", !a.DisallowProxiable)
+	row("Service", !a.DisallowService)
+	row("Max life", lifeString(p.MaxLife))
+	row("Max renewable life", lifeString(p.MaxRenewableLife))
+	row("Created", p.Created.Format(time.RFC3339))
+	row("Modified", p.Modified.Format(time.RFC3339))
+	row("Revision", p.Revision)
+	tw.Flush()
+}
+
+func lifeString(d time.Duration) string {
+	if d == 0 {
+		return "realm limit"
+	}
+	return d.String()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,104 @@
+package kdc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Config is the `kdc` section of the agent configuration.
+type Config struct {
+	// Listen lists host:port addresses served over both UDP and TCP.
+	// A wildcard host (0.0.0.0 or [::]) serves every address of the host,
+	// including a VIP added later; replies leave from the address the
+	// request arrived on. Default: ["0.0.0.0:88"].
+	Listen []string `yaml:"listen"`
+	// MaxLife is the realm's maximum ticket lifetime. Default 10h.
+	MaxLife time.Duration `yaml:"max_life"`
+	// MaxRenewableLife is the realm's maximum renewable lifetime; 0 with
+	// an explicit key disables renewable tickets. Default 168h (7 days).
+	MaxRenewableLife *time.Duration `yaml:"max_renewable_life"`
+	// ClockSkew is the tolerated client clock offset. Default 5m.
+	ClockSkew time.Duration `yaml:"clock_skew"`
+	// MaxUDPReply is the largest reply sent over UDP; larger replies become
+	// KRB_ERR_RESPONSE_TOO_BIG so the client retries over TCP (MIT: 4096).
+	// Default 4096.
+	MaxUDPReply int `yaml:"max_udp_reply"`
+	// TCPBacklog is the listen backlog. MIT's default of 5 drops
+	// connections under a login storm; default 1024 (the kernel caps it at
+	// net.core.somaxconn).
+	TCPBacklog int `yaml:"tcp_backlog"`
+	// TCPMaxRequest caps one TCP request; a longer length prefix is refused
+	// before anything is allocated. Default 262144 (256 KiB).
+	TCPMaxRequest int `yaml:"tcp_max_request"`
+	// TCPIdleTimeout closes a TCP connection with no complete request for
+	// this long. Default 30s.
+	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
+	// TCPMaxConnections caps concurrent TCP connections; further ones are
+	// closed at once. Default 1024.
+	TCPMaxConnections int `yaml:"tcp_max_connections"`
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	renew := 7 * 24 * time.Hour
+	return Config{
+		Listen:            []string{"0.0.0.0:88"},
+		MaxLife:           10 * time.Hour,
+		MaxRenewableLife:  &renew,
+		ClockSkew:         5 * time.Minute,
+		MaxUDPReply:       4096,
+		TCPBacklog:        1024,
+		TCPMaxRequest:     256 << 10,
+		TCPIdleTimeout:    30 * time.Second,
+		TCPMaxConnections: 1024,
+	}
+}
+
+// Validate checks the section; messages name the offending key.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Listen) == 0 {
+		errs = append(errs, errors.New("kdc.listen: at least one address is required"))
+	}
+	for i, a := range c.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("kdc.listen[%d]: %q is not host:port: %w", i, a, err))
+		}
+	}
+	if c.MaxLife <= 0 {
+		errs = append(errs, fmt.Errorf("kdc.max_life: must be positive, got %s", c.MaxLife))
+	}
+	if c.MaxRenewableLife != nil && *c.MaxRenewableLife < 0 {
+		errs = append(errs, fmt.Errorf("kdc.max_renewable_life: must not be negative, got %s", *c.MaxRenewableLife))
+	}
+	if c.ClockSkew <= 0 {
+		errs = append(errs, fmt.Errorf("kdc.clock_skew: must be positive, got %s", c.ClockSkew))
+	}
+	if c.MaxUDPReply < 512 || c.MaxUDPReply > 65507 {
+		errs = append(errs, fmt.Errorf("kdc.max_udp_reply: must be between 512 and 65507, got %d", c.MaxUDPReply))
+	}
+	if c.TCPBacklog < 1 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_backlog: must be at least 1, got %d", c.TCPBacklog))
+	}
+	if c.TCPMaxRequest < 1024 || c.TCPMaxRequest > 16<<20 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_max_request: must be between 1024 and 16777216, got %d", c.TCPMaxRequest))
+	}
+	if c.TCPIdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_idle_timeout: must be positive, got %s", c.TCPIdleTimeout))
+	}
+	if c.TCPMaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_max_connections: must be at least 1, got %d", c.TCPMaxConnections))
+	}
+	return errors.Join(errs...)
+}
+
+// Policy returns the realm ticket limits of this section.
+func (c Config) Policy() Policy {
+	p := Policy{MaxLife: c.MaxLife, ClockSkew: c.ClockSkew}
+	if c.MaxRenewableLife != nil {
+		p.MaxRenewableLife = *c.MaxRenewableLife
+	}
+	return p
+}

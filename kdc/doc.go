@@ -1,0 +1,18 @@
+// Package kdc is kdcha's embedded Kerberos 5 KDC: the AS and TGS exchanges of
+// RFC 4120 with the AES enctypes of RFC 3962 and RFC 8009, served over UDP and
+// TCP.
+//
+// It owns the protocol engine (Handler: request bytes in, reply bytes out,
+// a pure function of the request, the principal database, the clock and a
+// random source) and the listeners that move bytes between sockets and the
+// Handler. It does not own principals or keys: it reads them through the
+// narrow db.Reader interface, which the product backs with the Raft-replicated
+// in-memory index of package kdc/db. Nothing on the request path touches the
+// disk, Raft or a lock held across crypto.
+//
+// Tests: the Handler is tested in-process against an in-memory Reader (unit
+// tests for lifetimes, flags, enctype selection and every error code, fuzz
+// tests for request decoding and TCP framing); the listeners and the whole
+// KDC are tested end to end with the MIT client tools and gokrb5 in
+// cmd/kdcha's integration tests.
+package kdc

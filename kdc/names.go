@@ -1,0 +1,41 @@
+package kdc
+
+import (
+	"strings"
+
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// principalKey turns a wire principal name plus realm into the database key
+// "a/b@REALM". It refuses components that would make the joined form
+// ambiguous (an embedded "/" or "@" could otherwise name another principal).
+func principalKey(pn types.PrincipalName, realm string) (string, bool) {
+	if len(pn.NameString) == 0 || realm == "" {
+		return "", false
+	}
+	for _, c := range pn.NameString {
+		if c == "" || strings.ContainsAny(c, "/@\\\x00") {
+			return "", false
+		}
+	}
+	return strings.Join(pn.NameString, "/") + "@" + realm, true
+}
+
+// displayName renders a wire name for logs even when it is malformed.
+func displayName(pn types.PrincipalName, realm string) string {
+	if len(pn.NameString) == 0 {
+		return "<none>@" + realm
+	}
+	return strings.Join(pn.NameString, "/") + "@" + realm
+}
+
+// tgsName is the name of the realm's ticket-granting service.
+func tgsName(realm string) types.PrincipalName {
+	return types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", realm}}
+}
+
+// isLocalTGS reports whether pn names this realm's ticket-granting service.
+func isLocalTGS(pn types.PrincipalName, realm string) bool {
+	return len(pn.NameString) == 2 && pn.NameString[0] == "krbtgt" && pn.NameString[1] == realm
+}
