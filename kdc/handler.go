@@ -73,6 +73,8 @@ type Request struct {
 	Data []byte
 	// From is the client's address, for logs.
 	From netip.AddrPort
+	// Transport is "udp" or "tcp", for logs.
+	Transport string
 	// MaxReplySize, when positive, is the largest reply the transport can
 	// carry; a larger reply is replaced by KRB_ERR_RESPONSE_TOO_BIG so the
 	// client retries over TCP.
@@ -103,6 +105,7 @@ func (h *Handler) Handle(req Request) []byte {
 		reply = h.errorReply(newError(errorcode.KRB_ERR_RESPONSE_TOO_BIG, "%s", out.detail), types.PrincipalName{}, "", types.PrincipalName{}, now)
 	}
 	out.from = req.From
+	out.transport = req.Transport
 	out.logTo(h.log)
 	return reply
 }
@@ -128,17 +131,18 @@ func (h *Handler) errorReply(e *krbError, cname types.PrincipalName, crealm stri
 // shape ("AS_REQ (2 etypes {18 17}) 10.0.0.1: ISSUE: ...") so operators can
 // keep their grep habits, with structured attributes for machines.
 type outcome struct {
-	exchange string
-	etypes   []int32
-	from     netip.AddrPort
-	client   string
-	server   string
-	status   string
-	detail   string
-	authtime time.Time
-	repEType int32
-	tktEType int32
-	sesEType int32
+	exchange  string
+	etypes    []int32
+	from      netip.AddrPort
+	transport string
+	client    string
+	server    string
+	status    string
+	detail    string
+	authtime  time.Time
+	repEType  int32
+	tktEType  int32
+	sesEType  int32
 }
 
 func (o *outcome) fail(e *krbError) {
@@ -170,5 +174,5 @@ func (o *outcome) logTo(l *slog.Logger) {
 	if o.status != "ISSUE" && o.status != "NEEDED_PREAUTH" {
 		level = slog.LevelWarn
 	}
-	l.Log(context.Background(), level, b.String(), "exchange", o.exchange, "result", o.status, "client", o.client, "server", o.server, "from", o.from.String())
+	l.Log(context.Background(), level, b.String(), "exchange", o.exchange, "result", o.status, "client", o.client, "server", o.server, "from", o.from.String(), "transport", o.transport)
 }

@@ -127,7 +127,7 @@ func (s *Server) serveUDP(u *udpConn) {
 			s.log.Warn("kdc udp read", "err", err)
 			continue
 		}
-		reply := s.handle(Request{Data: buf[:n], From: from, MaxReplySize: s.cfg.MaxUDPReply})
+		reply := s.handle(Request{Data: buf[:n], From: from, Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
@@ -183,7 +183,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			return // EOF, idle timeout or a reset: nothing to answer
 		}
-		reply := s.handle(Request{Data: req, From: from})
+		reply := s.handle(Request{Data: req, From: from, Transport: "tcp"})
 		if reply == nil {
 			return
 		}

@@ -247,7 +247,9 @@ func verifyBodyChecksum(ck types.Checksum, key types.EncryptionKey, rawBody []by
 
 // renewTicket implements RENEW: a copy of the ticket (same session key,
 // authtime and flags) with a new start and a lifetime as long as the
-// original's, capped at renew-till.
+// original's, capped at renew-till. INITIAL is cleared: the new ticket comes
+// from the TGS, and services that demand an initial ticket (password
+// changes) must not accept a renewed one.
 func renewTicket(hdr messages.EncTicketPart, now time.Time) (messages.EncTicketPart, *krbError) {
 	if !flagSet(hdr.Flags, flags.Renewable) {
 		return hdr, newError(errorcode.KDC_ERR_BADOPTION, "ticket is not renewable")
@@ -267,6 +269,8 @@ func renewTicket(hdr messages.EncTicketPart, now time.Time) (messages.EncTicketP
 	t := hdr
 	t.StartTime = now
 	t.EndTime = end
+	t.Flags = asn1.BitString{Bytes: append([]byte(nil), hdr.Flags.Bytes...), BitLength: hdr.Flags.BitLength}
+	types.UnsetFlag(&t.Flags, flags.Initial)
 	return t, nil
 }
 
