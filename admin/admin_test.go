@@ -1,0 +1,114 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+// startAPI serves the API for a single-node database in a temp dir.
+func startAPI(t *testing.T) (*Client, string) {
+	t.Helper()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err := db.Open(db.Options{DataDir: filepath.Join(dir, "db"), Realm: "ADMIN.TEST", CreateIfMissing: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "admin.sock")
+	l, err := ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { NewServer(d, log).Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; d.Close() })
+	return NewClient(sock), sock
+}
+
+func TestAPIRoundTrip(t *testing.T) {
+	c, sock := startAPI(t)
+	ctx := context.Background()
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	pw := "correct-horse-9"
+	p, err := c.Add(ctx, AddRequest{Name: "alice", Password: &pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "alice@ADMIN.TEST" || p.KVNO != 1 || !p.Attributes.RequiresPreauth || len(p.EncTypes) != 2 {
+		t.Fatalf("added %+v", p)
+	}
+	if _, err := c.Add(ctx, AddRequest{Name: "alice", RandomKey: true}); apiStatus(err) != http.StatusConflict {
+		t.Fatalf("duplicate add: %v", err)
+	}
+	if _, err := c.Get(ctx, "bob"); apiStatus(err) != http.StatusNotFound {
+		t.Fatalf("get unknown: %v", err)
+	}
+	f := false
+	p, err = c.Modify(ctx, "alice", ModifyRequest{RequiresPreauth: &f})
+	if err != nil || p.Attributes.RequiresPreauth {
+		t.Fatalf("modify: %+v %v", p, err)
+	}
+	p, err = c.Rekey(ctx, "alice")
+	if err != nil || p.KVNO != 2 {
+		t.Fatalf("rekey: %+v %v", p, err)
+	}
+	kt, err := c.Keytab(ctx, []string{"alice"})
+	if err != nil || len(kt) < 10 || kt[0] != 5 || kt[1] != 2 {
+		t.Fatalf("keytab: %d bytes, %v", len(kt), err)
+	}
+	if _, err := c.Keytab(ctx, nil); apiStatus(err) != http.StatusBadRequest {
+		t.Fatalf("empty keytab request: %v", err)
+	}
+	if err := c.Delete(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := c.List(ctx); err != nil || len(ps) != 0 {
+		t.Fatalf("list after delete: %v %v", ps, err)
+	}
+}
+
+func apiStatus(err error) int {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+func TestListenUnix(t *testing.T) {
+	_, live := startAPI(t)
+	if _, err := ListenUnix(live); err == nil {
+		t.Fatal("took over a socket another server answers on")
+	}
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	l2, err := ListenUnix(stale)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	l2.Close()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := ListenUnix(file); err == nil {
+		t.Fatal("replaced a regular file")
+	}
+}
