@@ -13,7 +13,7 @@ import (
 
 // memDB is the in-memory twin of the principal database for protocol tests.
 type memDB struct {
-	realm string
+	realm  string
 	byName map[string]*db.Principal
 }
 

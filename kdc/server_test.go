@@ -163,4 +163,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-
