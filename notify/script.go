@@ -1,0 +1,90 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+// killGrace is how long a timed-out script has between SIGTERM and SIGKILL,
+// as in keepalived.
+const killGrace = 2 * time.Second
+
+// scriptSink runs one instance's keepalived-style notify scripts. The
+// Dispatcher delivers that instance's events one at a time, so its scripts
+// run one after another in transition order, which keepalived does not
+// guarantee (keepalived issues #996, #1055, #1991).
+type scriptSink struct {
+	instance string
+	onState  map[State][]string // notify_master and friends: argv
+	notify   []string           // generic notify: argv before the 4 appended args
+	timeout  time.Duration
+	grace    time.Duration
+	log      *slog.Logger
+}
+
+// newScriptSink parses and resolves the instance's command lines; errors
+// name the offending key.
+func newScriptSink(instance string, c ScriptConfig, log *slog.Logger) (*scriptSink, error) {
+	s := &scriptSink{
+		instance: instance,
+		onState:  make(map[State][]string),
+		timeout:  c.Timeout,
+		grace:    killGrace,
+		log:      log.With("sink", "script:"+instance),
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultScriptTimeout
+	}
+	for _, k := range c.all() {
+		argv, err := splitArgv(k.value)
+		if err != nil {
+			return nil, fmt.Errorf("notify.scripts.%s.%s: %w", instance, k.key, err)
+		}
+		// Resolve now so a typo fails at start-up, not at the first failover.
+		if argv[0], err = exec.LookPath(argv[0]); err != nil {
+			return nil, fmt.Errorf("notify.scripts.%s.%s: %w", instance, k.key, err)
+		}
+		if k.state == "" {
+			s.notify = argv
+		} else {
+			s.onState[k.state] = argv
+		}
+	}
+	return s, nil
+}
+
+// Deliver runs the state's own script, then the generic notify script, each
+// to completion or timeout: keepalived's order. A failure of the first does
+// not skip the second.
+func (s *scriptSink) Deliver(ctx context.Context, ev Event) error {
+	var errs []error
+	if argv, ok := s.onState[ev.State]; ok {
+		errs = append(errs, s.runOne(ctx, ev, argv))
+	}
+	if s.notify != nil {
+		argv := append(s.notify[:len(s.notify):len(s.notify)],
+			"INSTANCE", ev.Instance, string(ev.State), strconv.Itoa(ev.Priority))
+		errs = append(errs, s.runOne(ctx, ev, argv))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *scriptSink) runOne(ctx context.Context, ev Event, argv []string) error {
+	start := time.Now()
+	out, err := run(ctx, argv, s.timeout, s.grace)
+	if err != nil {
+		// The dispatcher logs the error; the output is what explains it.
+		if len(out) > 0 {
+			return fmt.Errorf("%w; output: %q", err, out)
+		}
+		return err
+	}
+	s.log.Debug("notify: script ran", "instance", ev.Instance, "seq", ev.Seq,
+		"state", ev.State, "argv", argv, "duration", time.Since(start))
+	return nil
+}
