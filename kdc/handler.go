@@ -39,11 +39,12 @@ type Policy struct {
 // Handler is the protocol engine: it turns one request into one reply. It is
 // safe for concurrent use; it holds no lock while doing crypto.
 type Handler struct {
-	db     db.Reader
-	policy Policy
-	now    func() time.Time
-	rand   io.Reader
-	log    *slog.Logger
+	db      db.Reader
+	policy  Policy
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
+	metrics *handlerMetrics
 }
 
 // HandlerOption customises a Handler, mostly for tests.
@@ -88,6 +89,7 @@ func (h *Handler) Handle(req Request) []byte {
 		return nil
 	}
 	now := h.now().UTC()
+	started := time.Now()
 	var out *outcome
 	var reply []byte
 	switch req.Data[0] {
@@ -107,6 +109,7 @@ func (h *Handler) Handle(req Request) []byte {
 	out.from = req.From
 	out.transport = req.Transport
 	out.logTo(h.log)
+	h.metrics.observe(out, time.Since(started))
 	return reply
 }
 

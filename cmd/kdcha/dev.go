@@ -13,9 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
 )
@@ -69,27 +67,19 @@ func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
 
 	cfg := kdc.DefaultConfig()
 	cfg.Listen = []string{o.kdcAddr}
-	srv, err := kdc.Listen(cfg, kdc.NewHandler(database, cfg.Policy(), kdc.WithLogger(log)), log)
-	if err != nil {
-		return fmt.Errorf("kdc: %w", err)
-	}
-	kdcAddr := srv.Addrs()[0].String()
-	krb5conf := filepath.Join(dir, "krb5.conf")
-	if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, kdcAddr)), 0o644); err != nil {
-		return fmt.Errorf("write krb5.conf: %w", err)
-	}
 	sock := filepath.Join(dir, "admin.sock")
-	l, err := admin.ListenUnix(sock)
-	if err != nil {
-		return err
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Serve(gctx) })
-	g.Go(func() error { return admin.NewServer(database, log).Serve(gctx, l) })
-
+	krb5conf := filepath.Join(dir, "krb5.conf")
 	principal := o.user + "@" + o.realm
-	fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), data in %s
+	return nodeServices{
+		log:         log,
+		database:    database,
+		kdc:         cfg,
+		adminSocket: sock,
+		onReady: func(addrs []string) error {
+			if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, addrs[0])), 0o644); err != nil {
+				return fmt.Errorf("write krb5.conf: %w", err)
+			}
+			fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), data in %s
 
 Get a ticket (MIT krb5-user tools):
   export KRB5_CONFIG=%s KRB5CCNAME=FILE:%s
@@ -102,8 +92,10 @@ Manage principals:
   kdcha keytab export HTTP/web.example.com -o web.keytab
 
 Ctrl-C stops the KDC; run it again to reopen the same realm.
-`, o.realm, kdcAddr, dir, krb5conf, filepath.Join(dir, "ccache"), principal, password, sock)
-	return g.Wait()
+`, o.realm, addrs[0], dir, krb5conf, filepath.Join(dir, "ccache"), principal, password, sock)
+			return nil
+		},
+	}.run(ctx)
 }
 
 // ensureDevPrincipals creates krbtgt and the user on first start and returns

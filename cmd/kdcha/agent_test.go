@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestAgentFromConfig runs the production path: cluster init, then agent
+// from one config file; MIT kinit against it; its metrics count the logins.
+func TestAgentFromConfig(t *testing.T) {
+	requireMIT(t)
+	dir := t.TempDir()
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfgPath := filepath.Join(dir, "kdcha.yaml")
+	cfg := fmt.Sprintf(`realm: AGENT.TEST
+node:
+  name: n1
+  data_dir: %s/data
+  admin_socket: %s/admin.sock
+kdc:
+  listen: ["127.0.0.1:0"]
+metrics:
+  listen: %s
+`, dir, dir, metricsAddr)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(kdchaBin, "check-config", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("check-config: %v\n%s", err, out)
+	}
+	// The agent refuses to start on an uninitialised data dir.
+	if out, err := exec.Command(kdchaBin, "agent", "--config", cfgPath).CombinedOutput(); err == nil || !strings.Contains(string(out), "cluster init") {
+		t.Fatalf("agent before init: err=%v\n%s", err, out)
+	}
+	if out, err := exec.Command(kdchaBin, "cluster", "init", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("cluster init: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, kdchaBin, "agent", "--config", cfgPath)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("agent logs:\n%s", logs)
+		}
+	})
+	ready := regexp.MustCompile(`msg="node ready".* kdc=(\S+)`)
+	var kdcAddr string
+	for i := 0; i < 300 && kdcAddr == ""; i++ {
+		if m := ready.FindStringSubmatch(logs.String()); m != nil {
+			kdcAddr = m[1]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if kdcAddr == "" {
+		t.Fatalf("agent not ready:\n%s", logs)
+	}
+	krb5conf := filepath.Join(dir, "krb5.conf")
+	os.WriteFile(krb5conf, []byte(devKrb5Conf("AGENT.TEST", kdcAddr)), 0o644)
+	n := &devNode{t: t, dir: dir, logs: logs, env: append(os.Environ(),
+		"KRB5_CONFIG="+krb5conf,
+		"KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"),
+		"KDCHA_ADMIN_SOCKET="+filepath.Join(dir, "admin.sock"),
+	)}
+	n.must("Agent-pw-2026!\n", kdchaBin, "principal", "add", "bob", "--password-file", "-")
+	n.must("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST")
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`kdcha_kdc_requests_total{exchange="AS_REQ",result="ISSUE"} 1`,
+		`kdcha_kdc_requests_total{exchange="AS_REQ",result="NEEDED_PREAUTH"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kdcha/kdcha/kdc"
+)
+
+// agentConfig is the one configuration file of a node (`kdcha agent
+// --config FILE`). Each part owns its section's type and validation; this
+// file only composes them and reports errors with their line numbers.
+type agentConfig struct {
+	// Realm is the Kerberos realm the node serves. Required.
+	Realm string `yaml:"realm"`
+	// Node is this host's identity and local paths.
+	Node nodeConfig `yaml:"node"`
+	// Database configures the principal database.
+	Database databaseConfig `yaml:"database"`
+	// KDC is the embedded KDC.
+	KDC kdc.Config `yaml:"kdc"`
+	// Metrics is the Prometheus endpoint.
+	Metrics metricsConfig `yaml:"metrics"`
+}
+
+type nodeConfig struct {
+	// Name identifies the node in the cluster and in notifications.
+	// Default: the host name.
+	Name string `yaml:"name"`
+	// DataDir holds the database, the master key stash and credentials.
+	// Default /var/lib/kdcha.
+	DataDir string `yaml:"data_dir"`
+	// AdminSocket is the admin API's unix socket. Default
+	// /run/kdcha/admin.sock.
+	AdminSocket string `yaml:"admin_socket"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+}
+
+type databaseConfig struct {
+	// MasterKeyFile is the realm master key stash (0600). Default
+	// <data_dir>/db/master.key.
+	MasterKeyFile string `yaml:"master_key_file"`
+	// EncTypes are the enctypes of new keys, by MIT name. Default
+	// [aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96].
+	EncTypes []string `yaml:"enctypes"`
+}
+
+type metricsConfig struct {
+	// Listen is the address of the /metrics endpoint; empty disables it.
+	// Default 127.0.0.1:9188.
+	Listen string `yaml:"listen"`
+}
+
+func defaultAgentConfig() agentConfig {
+	host, _ := os.Hostname()
+	return agentConfig{
+		Node:    nodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: defaultAdminSocket, LogLevel: "info"},
+		KDC:     kdc.DefaultConfig(),
+		Metrics: metricsConfig{Listen: "127.0.0.1:9188"},
+	}
+}
+
+// encTypeIDs maps the MIT enctype names a config may use to their numbers.
+var encTypeIDs = map[string]int32{
+	"aes128-cts-hmac-sha1-96":    17,
+	"aes256-cts-hmac-sha1-96":    18,
+	"aes128-cts-hmac-sha256-128": 19,
+	"aes256-cts-hmac-sha384-192": 20,
+}
+
+func parseEncTypes(names []string) ([]int32, error) {
+	var out []int32
+	for _, n := range names {
+		id, ok := encTypeIDs[strings.ToLower(n)]
+		if !ok {
+			return nil, fmt.Errorf("unsupported enctype %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", n)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (c *agentConfig) validate() error {
+	var errs []error
+	if c.Realm == "" {
+		errs = append(errs, errors.New("realm: required"))
+	} else if strings.ContainsAny(c.Realm, "/@ \t") {
+		errs = append(errs, fmt.Errorf("realm: %q is not a realm name", c.Realm))
+	}
+	if c.Node.Name == "" {
+		errs = append(errs, errors.New("node.name: required (no host name to default to)"))
+	}
+	if c.Node.DataDir == "" {
+		errs = append(errs, errors.New("node.data_dir: required"))
+	}
+	if c.Node.AdminSocket == "" {
+		errs = append(errs, errors.New("node.admin_socket: required"))
+	}
+	if _, err := parseLogLevel(c.Node.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("node.log_level: %w", err))
+	}
+	if _, err := parseEncTypes(c.Database.EncTypes); err != nil {
+		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
+	}
+	if err := c.KDC.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// loadConfig reads, decodes and validates a config file. Unknown keys are
+// errors (a typo must not silently fall back to a default), and every error
+// names the file, the line and the key.
+func loadConfig(path string) (*agentConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg := defaultAgentConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.validate(); err != nil {
+		var lines []string
+		for _, e := range flatten(err) {
+			msg := e.Error()
+			if line := lineOf(&root, msg); line > 0 {
+				msg = fmt.Sprintf("line %d: %s", line, msg)
+			}
+			lines = append(lines, msg)
+		}
+		return nil, fmt.Errorf("config %s:\n  %s", path, strings.Join(lines, "\n  "))
+	}
+	return &cfg, nil
+}
+
+// flatten unpacks errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+var keyPathRe = regexp.MustCompile(`^([a-z0-9_]+(?:\[\d+\])?(?:\.[a-z0-9_]+(?:\[\d+\])?)*):`)
+
+// lineOf finds the line of the key path a validation message starts with
+// ("kdc.listen[1]: ..."), or of its closest present ancestor; 0 if none.
+func lineOf(root *yaml.Node, msg string) int {
+	m := keyPathRe.FindStringSubmatch(msg)
+	if m == nil || len(root.Content) == 0 {
+		return 0
+	}
+	node, line := root.Content[0], 0
+	for _, part := range strings.Split(m[1], ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 {
+			key = part[:i]
+			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
+		}
+		next := mappingValue(node, key)
+		if next == nil {
+			return line
+		}
+		line, node = next.Line, next
+		if idx >= 0 {
+			if node.Kind != yaml.SequenceNode || idx >= len(node.Content) {
+				return line
+			}
+			node = node.Content[idx]
+			line = node.Line
+		}
+	}
+	return line
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExampleConfigsLoad keeps every example in configs/ valid.
+func TestExampleConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs found: %v", err)
+	}
+	for _, f := range files {
+		if _, err := loadConfig(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestConfigErrorsNameLineAndKey(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", "realm: R\nkdc:\n  listn: [\"0.0.0.0:88\"]\n", []string{"line 3", "listn"}},
+		{"missing realm", "node:\n  name: a\n", []string{"realm: required"}},
+		{"bad value", "realm: R\nkdc:\n  listen: [\"0.0.0.0:88\"]\n  max_udp_reply: 10\n", []string{"line 4: kdc.max_udp_reply"}},
+		{"bad list item", "realm: R\nkdc:\n  listen:\n    - \"0.0.0.0:88\"\n    - nonsense\n", []string{"line 5: kdc.listen[1]"}},
+		{"bad enctype", "realm: R\ndatabase:\n  enctypes: [rc4-hmac]\n", []string{"line 3: database.enctypes", "rc4-hmac"}},
+		{"bad duration", "realm: R\nkdc:\n  max_life: ten hours\n", []string{"line 3"}},
+		{"bad log level", "realm: R\nnode:\n  log_level: loud\n", []string{"line 3: node.log_level"}},
+		{"syntax", "realm: [\n", []string{"config"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "kdcha.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/kdc"
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+// nodeServices are the long-running parts of a node that `kdcha dev` and
+// `kdcha agent` share.
+type nodeServices struct {
+	log         *slog.Logger
+	database    *db.DB
+	kdc         kdc.Config
+	adminSocket string
+	metrics     string // listen address; "" disables
+	registry    *prometheus.Registry
+	// onReady is called once every socket is bound, with the KDC's
+	// addresses (the real port when 0 was asked).
+	onReady func(kdcAddrs []string) error
+}
+
+// run binds every socket first (so a port in use or a bad address fails
+// before anything is served), then serves until ctx is cancelled.
+func (s nodeServices) run(ctx context.Context) error {
+	reg := s.registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg))
+	srv, err := kdc.Listen(s.kdc, handler, s.log)
+	if err != nil {
+		return fmt.Errorf("kdc: %w", err)
+	}
+	adminL, err := admin.ListenUnix(s.adminSocket)
+	if err != nil {
+		return err
+	}
+	var metricsL net.Listener
+	if s.metrics != "" {
+		if metricsL, err = net.Listen("tcp", s.metrics); err != nil {
+			adminL.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	var addrs []string
+	for _, a := range srv.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx) })
+	g.Go(func() error { return admin.NewServer(s.database, s.log).Serve(gctx, adminL) })
+	if metricsL != nil {
+		g.Go(func() error { return serveMetrics(gctx, metricsL, reg) })
+	}
+	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(addrs, ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
+	if s.onReady != nil {
+		if err := s.onReady(addrs); err != nil {
+			return err
+		}
+	}
+	return g.Wait()
+}
+
+func serveMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// parseLogLevel maps a config level name to slog's.
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
