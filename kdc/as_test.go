@@ -185,3 +185,33 @@ func TestResponseTooBigAndJunk(t *testing.T) {
 		}
 	}
 }
+
+// TestRFC8009 runs the AS and TGS exchanges with aes-sha2 keys (RFC 8009):
+// reply key, PA-ETYPE-INFO2 and session keys of enctypes 19 and 20.
+func TestRFC8009(t *testing.T) {
+	k := newTestKDC(t)
+	user := k.db.byName["sha2user@"+testRealm]
+	e := krbErrorCode(t, k.handle(k.asReq(t, asReq{client: "sha2user", etypes: []int32{18, 20, 19}})))
+	var md types.MethodData
+	asn1.Unmarshal(e.EData, &md)
+	info, _ := md[0].GetETypeInfo2()
+	if len(info) != 1 || info[0].EType != 20 {
+		t.Fatalf("ETYPE-INFO2 %+v, want enctype 20 (the first the client lists that the principal holds)", info)
+	}
+	key := user.Keys[0] // enctype 20
+	rep, part := asReply(t, k.handle(k.asReq(t, asReq{client: "sha2user", etypes: []int32{20, 19, 18}, preauthKey: &key})), key)
+	if rep.EncPart.EType != 20 {
+		t.Fatalf("AS-REP enc-part enctype %d, want 20 (the reply key)", rep.EncPart.EType)
+	}
+	// krbtgt has aes-sha1 keys only: the TGT session key must be one it holds.
+	if part.Key.KeyType != 18 {
+		t.Fatalf("TGT session key enctype %d, want 18", part.Key.KeyType)
+	}
+	for _, want := range []int32{19, 20} {
+		srep, sp := tgsReply(t, k.handle(k.tgsReq(t, tgsReq{tgt: rep.Ticket, sessionKey: part.Key, client: "sha2user", service: "HTTP/sha2.example.com", etypes: []int32{want, 18}})), part.Key, 8)
+		if sp.Key.KeyType != want || len(sp.Key.KeyValue) != keySizes[want] {
+			t.Fatalf("service session key enctype %d (%d bytes), want %d", sp.Key.KeyType, len(sp.Key.KeyValue), want)
+		}
+		decryptTicket(t, srep.Ticket, k.db.byName["HTTP/sha2.example.com@"+testRealm])
+	}
+}

@@ -17,12 +17,8 @@ import (
 // only the AES families. DES, 3DES and RC4 are refused outright, as MIT does
 // by default since 1.21, so a downgrade request cannot weaken a ticket.
 func permittedEType(e int32) bool {
-	switch e {
-	case etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA1_96,
-		etypeID.AES256_CTS_HMAC_SHA384_192, etypeID.AES128_CTS_HMAC_SHA256_128:
-		return true
-	}
-	return false
+	_, ok := keySizes[e]
+	return ok
 }
 
 // selectKey returns the principal's key for the first enctype in the
@@ -59,17 +55,28 @@ func ticketKey(service *db.Principal) (db.Key, bool) {
 	return db.Key{}, false
 }
 
-// newSessionKey draws a fresh random key of the given enctype.
+// keySizes are the key lengths of the permitted enctypes. gokrb5's
+// GetKeyByteSize says 24 for aes256-cts-hmac-sha384-192, whose keys are 32
+// bytes (RFC 8009), so it cannot be trusted for this.
+var keySizes = map[int32]int{
+	etypeID.AES128_CTS_HMAC_SHA1_96:    16,
+	etypeID.AES256_CTS_HMAC_SHA1_96:    32,
+	etypeID.AES128_CTS_HMAC_SHA256_128: 16,
+	etypeID.AES256_CTS_HMAC_SHA384_192: 32,
+}
+
+// newSessionKey draws a fresh random key of the given enctype. AES keys are
+// the random bytes themselves (random-to-key is the identity).
 func newSessionKey(rnd io.Reader, e int32) (types.EncryptionKey, error) {
-	et, err := crypto.GetEtype(e)
-	if err != nil {
-		return types.EncryptionKey{}, fmt.Errorf("session key enctype %d: %w", e, err)
+	size, ok := keySizes[e]
+	if !ok {
+		return types.EncryptionKey{}, fmt.Errorf("session key enctype %d not permitted", e)
 	}
-	seed := make([]byte, et.GetKeySeedBitLength()/8)
-	if _, err := io.ReadFull(rnd, seed); err != nil {
+	key := make([]byte, size)
+	if _, err := io.ReadFull(rnd, key); err != nil {
 		return types.EncryptionKey{}, fmt.Errorf("read random session key: %w", err)
 	}
-	return types.EncryptionKey{KeyType: e, KeyValue: et.RandomToKey(seed)}, nil
+	return types.EncryptionKey{KeyType: e, KeyValue: key}, nil
 }
 
 func encryptionKey(k db.Key) types.EncryptionKey {

@@ -156,6 +156,7 @@ type tgsReq struct {
 	till       time.Time
 	tamper     bool // change the body after computing the checksum
 	noPA       bool
+	client     string // the TGT's client; default alice
 }
 
 func (k *testKDC) tgsReq(t testing.TB, r tgsReq) []byte {
@@ -165,6 +166,9 @@ func (k *testKDC) tgsReq(t testing.TB, r tgsReq) []byte {
 	}
 	if r.till.IsZero() {
 		r.till = k.now.Add(24 * time.Hour)
+	}
+	if r.client == "" {
+		r.client = "alice"
 	}
 	body := messages.KDCReqBody{
 		KDCOptions: newFlags(r.options...),
@@ -190,7 +194,7 @@ func (k *testKDC) tgsReq(t testing.TB, r tgsReq) []byte {
 		t.Fatal(err)
 	}
 	auth := types.Authenticator{
-		AVNO: 5, CRealm: testRealm, CName: principal("alice"),
+		AVNO: 5, CRealm: testRealm, CName: principal(r.client),
 		Cksum: types.Checksum{CksumType: et.GetHashID(), Checksum: ck},
 		CTime: k.now,
 	}

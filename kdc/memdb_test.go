@@ -45,6 +45,12 @@ const testRealm = "TEST.REALM"
 // when password is empty, standing in for a random key).
 func (m *memDB) add(t testing.TB, name, password string, attrs db.Attributes, aliases ...string) *db.Principal {
 	t.Helper()
+	return m.addWithETypes(t, name, password, []int32{18, 17}, attrs, aliases...)
+}
+
+// addWithETypes is add with keys of the given enctypes.
+func (m *memDB) addWithETypes(t testing.TB, name, password string, etypes []int32, attrs db.Attributes, aliases ...string) *db.Principal {
+	t.Helper()
 	comps, realm, err := db.ParseName(name, m.realm)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +61,7 @@ func (m *memDB) add(t testing.TB, name, password string, attrs db.Attributes, al
 		password = "random-" + canonical
 	}
 	p := &db.Principal{Name: canonical, Attributes: attrs, Created: time.Unix(0, 0)}
-	for _, e := range []int32{18, 17} {
+	for _, e := range etypes {
 		et, err := crypto.GetEtype(e)
 		if err != nil {
 			t.Fatal(err)
@@ -82,5 +88,7 @@ func newMemDB(t testing.TB) *memDB {
 	m.add(t, "alice", "alice-password-1", db.Attributes{RequiresPreauth: true})
 	m.add(t, "svc", "svc-password-123", db.Attributes{})
 	m.add(t, "HTTP/web.example.com", "", db.Attributes{}, "HTTP/192.0.2.5")
+	m.addWithETypes(t, "sha2user", "sha2-password-1", []int32{20, 19}, db.Attributes{RequiresPreauth: true})
+	m.addWithETypes(t, "HTTP/sha2.example.com", "", []int32{20, 19}, db.Attributes{})
 	return m
 }

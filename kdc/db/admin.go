@@ -1,0 +1,296 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CreateRequest describes a new principal. Exactly one of Password and
+// RandomKey must be set.
+type CreateRequest struct {
+	// Name is "primary[/instance]" or "primary[/instance]@REALM".
+	Name string
+	// Password derives the keys (user principals). It is checked with
+	// CheckPassword and never logged or stored.
+	Password *string
+	// RandomKey makes random keys (service principals).
+	RandomKey bool
+	// Attributes are the flags; nil means the defaults: RequiresPreauth for
+	// password principals, nothing set for random-key ones.
+	Attributes *Attributes
+	// MaxLife and MaxRenewableLife cap tickets; 0 means the realm limit.
+	MaxLife          time.Duration
+	MaxRenewableLife time.Duration
+	// Aliases are other names of the principal, in the same realm.
+	Aliases []string
+}
+
+// Modification lists the changes Modify makes: a nil field is left alone.
+type Modification struct {
+	// Attributes replaces all flags.
+	Attributes *Attributes
+	// MaxLife and MaxRenewableLife replace the limits (0 = realm limit).
+	MaxLife          *time.Duration
+	MaxRenewableLife *time.Duration
+	// Aliases replaces the whole alias list (empty slice removes all).
+	Aliases *[]string
+	// IfRevision, when non-zero, makes Modify fail with ErrConflict if the
+	// principal changed since the caller read it at this revision, so a
+	// read-modify-write of Attributes cannot lose a concurrent change.
+	IfRevision uint64
+}
+
+// Get returns the principal with the given name or alias (realm defaulted).
+// The result holds key material: callers must not print Keys.
+func (d *DB) Get(name string) (*Principal, error) {
+	canon, _, err := d.canonical(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.find(canon)
+}
+
+// List returns every principal once, sorted by canonical name.
+func (d *DB) List() []*Principal { return d.idx.list() }
+
+// Create adds a principal. Its first kvno is one past any kvno the name or
+// its aliases ever had, so re-creating a deleted principal never reuses a
+// key version.
+func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) {
+	name, comps, err := d.canonical(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	aliases, err := d.canonicalAliases(req.Aliases)
+	if err != nil {
+		return nil, err
+	}
+	if req.MaxLife < 0 || req.MaxRenewableLife < 0 {
+		return nil, fmt.Errorf("create %s: %w: negative lifetime", name, ErrInvalid)
+	}
+	attrs := Attributes{}
+	var keys []plainKey
+	switch {
+	case req.Password != nil && req.RandomKey:
+		return nil, fmt.Errorf("create %s: %w: both a password and a random key requested", name, ErrInvalid)
+	case req.Password != nil:
+		if err := CheckPassword(comps, *req.Password); err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		attrs.RequiresPreauth = true
+		keys, err = passwordKeys(*req.Password, comps, d.realm, d.etypes)
+	case req.RandomKey:
+		keys, err = randomKeys(comps, d.realm, d.etypes)
+	default:
+		return nil, fmt.Errorf("create %s: %w: neither a password nor a random key requested", name, ErrInvalid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	if req.Attributes != nil {
+		attrs = *req.Attributes
+	}
+
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	kvno, exists := d.fsm.keyPlan(name, aliases)
+	if exists {
+		return nil, fmt.Errorf("create %s: %w", name, ErrExists)
+	}
+	sealed, err := sealKeys(d.mk, name, kvno, keys)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return d.propose(ctx, &command{
+		Op:               opCreate,
+		Name:             name,
+		KVNO:             kvno,
+		Keys:             sealed,
+		Attributes:       &attrs,
+		MaxLife:          &req.MaxLife,
+		MaxRenewableLife: &req.MaxRenewableLife,
+		Aliases:          &aliases,
+	})
+}
+
+// Modify changes attributes, limits or aliases of a principal (by name or
+// alias). Keys and kvno are untouched.
+func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principal, error) {
+	p, err := d.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if m.Attributes == nil && m.MaxLife == nil && m.MaxRenewableLife == nil && m.Aliases == nil {
+		return nil, fmt.Errorf("modify %s: %w: nothing to change", p.Name, ErrInvalid)
+	}
+	c := &command{
+		Op:               opModify,
+		Name:             p.Name,
+		IfRevision:       m.IfRevision,
+		Attributes:       m.Attributes,
+		MaxLife:          m.MaxLife,
+		MaxRenewableLife: m.MaxRenewableLife,
+	}
+	if m.Aliases != nil {
+		aliases, err := d.canonicalAliases(*m.Aliases)
+		if err != nil {
+			return nil, err
+		}
+		c.Aliases = &aliases
+	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	return d.propose(ctx, c)
+}
+
+// SetPassword replaces a principal's keys with keys derived from password,
+// at the next kvno.
+func (d *DB) SetPassword(ctx context.Context, name, password string) (*Principal, error) {
+	p, err := d.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	comps, _, err := ParseName(p.Name, d.realm)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPassword(comps, password); err != nil {
+		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
+	}
+	keys, err := passwordKeys(password, comps, d.realm, d.etypes)
+	if err != nil {
+		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
+	}
+	return d.setKeys(ctx, p.Name, keys)
+}
+
+// Rekey gives a principal new random keys at the next kvno.
+func (d *DB) Rekey(ctx context.Context, name string) (*Principal, error) {
+	p, err := d.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	comps, _, err := ParseName(p.Name, d.realm)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := randomKeys(comps, d.realm, d.etypes)
+	if err != nil {
+		return nil, fmt.Errorf("rekey %s: %w", p.Name, err)
+	}
+	return d.setKeys(ctx, p.Name, keys)
+}
+
+func (d *DB) setKeys(ctx context.Context, name string, keys []plainKey) (*Principal, error) {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	kvno, exists := d.fsm.keyPlan(name, nil)
+	if !exists {
+		return nil, fmt.Errorf("set keys of %s: %w", name, ErrNotFound)
+	}
+	sealed, err := sealKeys(d.mk, name, kvno, keys)
+	if err != nil {
+		return nil, fmt.Errorf("set keys of %s: %w", name, err)
+	}
+	return d.propose(ctx, &command{Op: opSetKeys, Name: name, KVNO: kvno, Keys: sealed})
+}
+
+// SetLocked locks or unlocks a principal (lockout transitions are the only
+// lockout state that is replicated; failure counters stay node-local).
+func (d *DB) SetLocked(ctx context.Context, name string, locked bool) (*Principal, error) {
+	p, err := d.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	return d.propose(ctx, &command{Op: opSetLock, Name: p.Name, Locked: &locked})
+}
+
+// Delete removes a principal and its aliases. The name must be the
+// canonical one: deleting through an alias is refused because it would
+// remove more than the caller named. The kvno is remembered so that a
+// re-created principal continues from it.
+func (d *DB) Delete(ctx context.Context, name string) error {
+	canon, _, err := d.canonical(name)
+	if err != nil {
+		return err
+	}
+	p, err := d.find(canon)
+	if err != nil {
+		return err
+	}
+	if canon != p.Name {
+		return fmt.Errorf("delete %s: %w: it is an alias of %s (delete %s, or modify its aliases)", canon, ErrInvalidName, p.Name, p.Name)
+	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	_, err = d.propose(ctx, &command{Op: opDelete, Name: p.Name})
+	return err
+}
+
+// propose stamps, encodes and commits c, and unpacks the FSM's result.
+func (d *DB) propose(ctx context.Context, c *command) (*Principal, error) {
+	c.Time = time.Now().UTC()
+	b, err := encodeCommand(c)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.node.Apply(ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", c.Op, c.Name, err)
+	}
+	res, ok := resp.(*applyResult)
+	if !ok {
+		return nil, fmt.Errorf("%s %s: unexpected FSM result %T", c.Op, c.Name, resp)
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	d.log.Info("principal changed", "op", c.Op, "principal", c.Name)
+	return res.Principal, nil
+}
+
+// canonical canonicalises name in this realm and returns its components.
+func (d *DB) canonical(name string) (string, []string, error) {
+	comps, realm, err := ParseName(name, d.realm)
+	if err != nil {
+		return "", nil, err
+	}
+	if realm != d.realm {
+		return "", nil, fmt.Errorf("%w: %q is in realm %s, this database serves %s", ErrInvalidName, name, realm, d.realm)
+	}
+	return strings.Join(comps, "/") + "@" + realm, comps, nil
+}
+
+func (d *DB) canonicalAliases(names []string) ([]string, error) {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		c, _, err := d.canonical(n)
+		if err != nil {
+			return nil, fmt.Errorf("alias: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// find looks up a canonical name or alias and explains a miss.
+func (d *DB) find(name string) (*Principal, error) {
+	if p, ok := d.idx.Lookup(name); ok {
+		return p, nil
+	}
+	var hints []string
+	if t, ok := d.fsm.tombstoneOf(name); ok {
+		hints = append(hints, fmt.Sprintf("deleted %s at kvno %d", t.Deleted.Format(time.RFC3339), t.KVNO))
+	}
+	if s := d.idx.Similar(name, 3); len(s) > 0 {
+		hints = append(hints, "did you mean "+strings.Join(s, ", ")+"?")
+	}
+	if len(hints) > 0 {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrNotFound, name, strings.Join(hints, "; "))
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+}

@@ -1,0 +1,422 @@
+package db
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// record is a principal as the FSM stores it: keys sealed. Records are
+// immutable once stored; a change stores a new record.
+type record struct {
+	Name             string        `json:"name"`
+	Aliases          []string      `json:"aliases,omitempty"`
+	KVNO             uint32        `json:"kvno"`
+	Keys             []sealedKey   `json:"keys"`
+	Attributes       Attributes    `json:"attributes"`
+	MaxLife          time.Duration `json:"max_life,omitempty"`
+	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
+	Created          time.Time     `json:"created"`
+	Modified         time.Time     `json:"modified"`
+	Revision         uint64        `json:"revision"`
+	Locked           bool          `json:"locked,omitempty"`
+}
+
+// tombstone remembers a name that no longer exists so that re-creating it
+// continues its kvno instead of restarting at 1 (old tickets and keytabs
+// must never match a new key by kvno).
+type tombstone struct {
+	KVNO     uint32    `json:"kvno"`
+	Revision uint64    `json:"revision"`
+	Deleted  time.Time `json:"deleted"`
+}
+
+// fsmState is everything the FSM replicates.
+type fsmState struct {
+	// applied is the Raft index of the last command applied. Entries at or
+	// below it are skipped, which lets a restarting node replay its own
+	// committed log before Raft would (see raftNode.replayCommitted).
+	applied    uint64
+	revision   uint64
+	records    map[string]*record // canonical name -> record
+	aliases    map[string]string  // alias -> canonical name
+	tombstones map[string]tombstone
+}
+
+func newFSMState() fsmState {
+	return fsmState{
+		records:    map[string]*record{},
+		aliases:    map[string]string{},
+		tombstones: map[string]tombstone{},
+	}
+}
+
+// fsm is the raft.FSM of the principal database. Apply validates each
+// command against the current state and either applies it completely or
+// rejects it with an error result; it never changes state partially. It
+// keeps the decrypted index in step so that readers never touch the sealed
+// form.
+type fsm struct {
+	realm string
+	mk    *MasterKey
+	index *index
+	log   *slog.Logger
+
+	// mu guards st: Apply runs on Raft's FSM goroutine, but proposers read
+	// kvnos and Snapshot copies the maps from other goroutines.
+	mu         sync.Mutex
+	st         fsmState
+	restoreErr error
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM(realm string, mk *MasterKey, idx *index, log *slog.Logger) *fsm {
+	return &fsm{realm: realm, mk: mk, index: idx, log: log, st: newFSMState()}
+}
+
+// Apply implements raft.FSM. The return value is always *applyResult.
+func (f *fsm) Apply(l *raft.Log) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l.Index <= f.st.applied {
+		// Replayed at startup already; nobody waits for this result.
+		return &applyResult{Err: fmt.Errorf("%w: raft entry %d already applied", ErrInvalid, l.Index)}
+	}
+	f.st.applied = l.Index
+	c, err := decodeCommand(l.Data)
+	if err != nil {
+		f.log.Error("rejecting undecodable raft log entry", "index", l.Index, "err", err)
+		return &applyResult{Err: err}
+	}
+	res := f.apply(c)
+	if res.Err != nil {
+		f.log.Debug("command rejected", "op", c.Op, "principal", c.Name, "index", l.Index, "err", res.Err)
+	}
+	return res
+}
+
+func (f *fsm) apply(c *command) *applyResult {
+	var (
+		p   *Principal
+		err error
+	)
+	switch c.Op {
+	case opCreate:
+		p, err = f.create(c)
+	case opModify:
+		p, err = f.modify(c)
+	case opSetKeys:
+		p, err = f.setKeys(c)
+	case opDelete:
+		err = f.delete(c)
+	case opSetLock:
+		p, err = f.setLock(c)
+	default:
+		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
+	}
+	if err != nil {
+		return &applyResult{Err: fmt.Errorf("%s %s: %w", c.Op, c.Name, err)}
+	}
+	return &applyResult{Principal: p}
+}
+
+func (f *fsm) create(c *command) (*Principal, error) {
+	if err := f.checkName(c.Name); err != nil {
+		return nil, err
+	}
+	if owner, used := f.owner(c.Name); used {
+		if owner == c.Name {
+			return nil, ErrExists
+		}
+		return nil, fmt.Errorf("%w: %s is an alias of %s", ErrExists, c.Name, owner)
+	}
+	var aliases []string
+	if c.Aliases != nil {
+		aliases = *c.Aliases
+	}
+	if err := f.checkAliases(c.Name, aliases); err != nil {
+		return nil, err
+	}
+	if want := f.nextCreateKVNO(c.Name, aliases); c.KVNO != want {
+		return nil, fmt.Errorf("%w: keys sealed for kvno %d, next is %d", ErrConflict, c.KVNO, want)
+	}
+	rec := &record{
+		Name:     c.Name,
+		Aliases:  slices.Clone(aliases),
+		KVNO:     c.KVNO,
+		Keys:     c.Keys,
+		Created:  c.Time,
+		Modified: c.Time,
+		Revision: f.st.revision + 1,
+	}
+	if c.Attributes != nil {
+		rec.Attributes = *c.Attributes
+	}
+	if err := setLimits(rec, c); err != nil {
+		return nil, err
+	}
+	return f.commit(rec, nil)
+}
+
+func (f *fsm) modify(c *command) (*Principal, error) {
+	old, err := f.current(c)
+	if err != nil {
+		return nil, err
+	}
+	rec := *old
+	rec.Modified = c.Time
+	rec.Revision = f.st.revision + 1
+	if c.Attributes != nil {
+		rec.Attributes = *c.Attributes
+	}
+	if err := setLimits(&rec, c); err != nil {
+		return nil, err
+	}
+	if c.Aliases != nil {
+		if err := f.checkAliases(c.Name, *c.Aliases); err != nil {
+			return nil, err
+		}
+		rec.Aliases = slices.Clone(*c.Aliases)
+	}
+	return f.commit(&rec, old)
+}
+
+func (f *fsm) setKeys(c *command) (*Principal, error) {
+	old, err := f.current(c)
+	if err != nil {
+		return nil, err
+	}
+	if want := old.KVNO + 1; c.KVNO != want {
+		return nil, fmt.Errorf("%w: keys sealed for kvno %d, next is %d", ErrConflict, c.KVNO, want)
+	}
+	rec := *old
+	rec.KVNO = c.KVNO
+	rec.Keys = c.Keys
+	rec.Modified = c.Time
+	rec.Revision = f.st.revision + 1
+	return f.commit(&rec, old)
+}
+
+func (f *fsm) setLock(c *command) (*Principal, error) {
+	old, err := f.current(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Locked == nil {
+		return nil, fmt.Errorf("%w: set_lock without a value", ErrInvalid)
+	}
+	rec := *old
+	rec.Locked = *c.Locked
+	rec.Modified = c.Time
+	rec.Revision = f.st.revision + 1
+	return f.commit(&rec, old)
+}
+
+func (f *fsm) delete(c *command) error {
+	old, err := f.current(c)
+	if err != nil {
+		return err
+	}
+	f.st.revision++
+	delete(f.st.records, old.Name)
+	for _, a := range old.Aliases {
+		delete(f.st.aliases, a)
+	}
+	for _, n := range append([]string{old.Name}, old.Aliases...) {
+		f.bury(n, old.KVNO, c.Time)
+	}
+	f.index.remove(old.Name, old.Aliases)
+	return nil
+}
+
+// current returns the live record a command targets, checking IfRevision.
+func (f *fsm) current(c *command) (*record, error) {
+	rec, ok := f.st.records[c.Name]
+	if !ok {
+		if owner, isAlias := f.st.aliases[c.Name]; isAlias {
+			return nil, fmt.Errorf("%w: %s is an alias of %s; use the canonical name", ErrNotFound, c.Name, owner)
+		}
+		return nil, ErrNotFound
+	}
+	if c.IfRevision != 0 && c.IfRevision != rec.Revision {
+		return nil, fmt.Errorf("%w: revision is %d, expected %d", ErrConflict, rec.Revision, c.IfRevision)
+	}
+	return rec, nil
+}
+
+// commit stores rec (replacing old, if any) after checking that its keys
+// open; nothing is changed when they do not.
+func (f *fsm) commit(rec, old *record) (*Principal, error) {
+	if err := checkSealedKeys(rec.Keys); err != nil {
+		return nil, err
+	}
+	p, err := f.unseal(rec)
+	if err != nil {
+		return nil, err
+	}
+	f.st.revision = rec.Revision
+	f.st.records[rec.Name] = rec
+	if old != nil {
+		for _, a := range old.Aliases {
+			if !slices.Contains(rec.Aliases, a) {
+				delete(f.st.aliases, a)
+				f.bury(a, old.KVNO, rec.Modified)
+			}
+		}
+	}
+	for _, a := range rec.Aliases {
+		f.st.aliases[a] = rec.Name
+	}
+	var oldAliases []string
+	if old != nil {
+		oldAliases = old.Aliases
+	}
+	f.index.put(p, oldAliases)
+	return p, nil
+}
+
+// bury records that name stopped existing at kvno, keeping the highest
+// kvno ever seen for it.
+func (f *fsm) bury(name string, kvno uint32, at time.Time) {
+	t := f.st.tombstones[name]
+	t.KVNO = max(t.KVNO, kvno)
+	t.Revision = f.st.revision
+	t.Deleted = at
+	f.st.tombstones[name] = t
+}
+
+// owner returns the canonical name that currently uses name (itself or as
+// an alias).
+func (f *fsm) owner(name string) (string, bool) {
+	if _, ok := f.st.records[name]; ok {
+		return name, true
+	}
+	owner, ok := f.st.aliases[name]
+	return owner, ok
+}
+
+func (f *fsm) checkName(name string) error { return checkCanonical(name, f.realm) }
+
+// checkAliases validates the complete alias list of principal name.
+func (f *fsm) checkAliases(name string, aliases []string) error {
+	seen := map[string]bool{}
+	for _, a := range aliases {
+		if err := f.checkName(a); err != nil {
+			return fmt.Errorf("alias: %w", err)
+		}
+		if a == name || seen[a] {
+			return fmt.Errorf("%w: alias %s listed twice or equal to the name", ErrInvalid, a)
+		}
+		seen[a] = true
+		if owner, used := f.owner(a); used && owner != name {
+			return fmt.Errorf("%w: alias %s is already used by %s", ErrExists, a, owner)
+		}
+	}
+	return nil
+}
+
+// nextCreateKVNO is the kvno a new principal with these names starts at:
+// one past anything any of the names ever had.
+func (f *fsm) nextCreateKVNO(name string, aliases []string) uint32 {
+	kvno := f.st.tombstones[name].KVNO
+	for _, a := range aliases {
+		kvno = max(kvno, f.st.tombstones[a].KVNO)
+	}
+	return kvno + 1
+}
+
+// keyPlan returns the kvno that keys for name must be sealed for: the next
+// create kvno if the principal does not exist, the next version otherwise.
+// It is a hint for proposers; Apply re-checks it.
+func (f *fsm) keyPlan(name string, aliases []string) (kvno uint32, exists bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rec, ok := f.st.records[name]; ok {
+		return rec.KVNO + 1, true
+	}
+	return f.nextCreateKVNO(name, aliases), false
+}
+
+// tombstoneOf returns what the FSM remembers about a deleted name.
+func (f *fsm) tombstoneOf(name string) (tombstone, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.st.tombstones[name]
+	return t, ok
+}
+
+// appliedIndex is the Raft index of the last command applied.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.applied
+}
+
+// revision is the global revision of the last applied change.
+func (f *fsm) revision() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.revision
+}
+
+func setLimits(rec *record, c *command) error {
+	if c.MaxLife != nil {
+		if *c.MaxLife < 0 {
+			return fmt.Errorf("%w: negative max life %s", ErrInvalid, *c.MaxLife)
+		}
+		rec.MaxLife = *c.MaxLife
+	}
+	if c.MaxRenewableLife != nil {
+		if *c.MaxRenewableLife < 0 {
+			return fmt.Errorf("%w: negative max renewable life %s", ErrInvalid, *c.MaxRenewableLife)
+		}
+		rec.MaxRenewableLife = *c.MaxRenewableLife
+	}
+	return nil
+}
+
+func checkSealedKeys(keys []sealedKey) error {
+	if len(keys) == 0 {
+		return fmt.Errorf("%w: no keys", ErrInvalid)
+	}
+	seen := map[int32]bool{}
+	for _, k := range keys {
+		if _, ok := supportedEncTypes[k.EType]; !ok {
+			return fmt.Errorf("%w: %d", ErrUnsupportedEncType, k.EType)
+		}
+		if seen[k.EType] {
+			return fmt.Errorf("%w: two keys of enctype %d", ErrInvalid, k.EType)
+		}
+		seen[k.EType] = true
+	}
+	return nil
+}
+
+// unseal builds the decrypted, immutable Principal for rec.
+func (f *fsm) unseal(rec *record) (*Principal, error) {
+	keys := make([]Key, 0, len(rec.Keys))
+	for _, k := range rec.Keys {
+		v, err := f.mk.open(rec.Name, k.EType, rec.KVNO, k.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, Key{EType: k.EType, KVNO: rec.KVNO, Salt: k.Salt, Value: v})
+	}
+	return &Principal{
+		Name:             rec.Name,
+		Aliases:          slices.Clone(rec.Aliases),
+		Keys:             keys,
+		Attributes:       rec.Attributes,
+		MaxLife:          rec.MaxLife,
+		MaxRenewableLife: rec.MaxRenewableLife,
+		Created:          rec.Created,
+		Modified:         rec.Modified,
+		Revision:         rec.Revision,
+		Locked:           rec.Locked,
+	}, nil
+}
