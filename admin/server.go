@@ -26,6 +26,7 @@ type Store interface {
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
 	Delete(ctx context.Context, name string) error
+	Keytab(names ...string) ([]byte, error)
 }
 
 // maxBody caps request bodies; admin requests are a few hundred bytes.
@@ -189,29 +190,11 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	if len(req.Names) == 0 {
-		writeError(w, fmt.Errorf("%w: no principals named", db.ErrInvalid))
-		return
-	}
-	var ps []*db.Principal
-	seen := map[string]bool{}
-	for _, n := range req.Names {
-		p, err := s.store.Get(n)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if !seen[p.Name] {
-			seen[p.Name] = true
-			ps = append(ps, p)
-		}
-	}
-	b, err := db.MarshalKeytab(ps, time.Now())
+	b, err := s.store.Keytab(req.Names...)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("keytab exported", "principals", req.Names)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(b)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kdcha/kdcha/kdc/db"
 )
 
 func newKeytabCommand() *cobra.Command {
@@ -28,21 +30,11 @@ func newKeytabCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
+			if err := db.WriteSecretFile(out, b); err != nil {
 				if errors.Is(err, fs.ErrExist) {
 					return fmt.Errorf("keytab %s already exists; not overwriting it", out)
 				}
-				return fmt.Errorf("create keytab: %w", err)
-			}
-			if _, err := f.Write(b); err != nil {
-				f.Close()
-				os.Remove(out)
-				return fmt.Errorf("write keytab %s: %w", out, err)
-			}
-			if err := f.Close(); err != nil {
-				os.Remove(out)
-				return fmt.Errorf("write keytab %s: %w", out, err)
+				return fmt.Errorf("write keytab: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
 			return nil

@@ -49,7 +49,11 @@ func Example() {
 	if svc, err = d.Rekey(ctx, svc.Name); err != nil {
 		log.Fatal(err)
 	}
-	if err := d.ExportKeytab(filepath.Join(dir, "zk.keytab"), "zookeeper/10.0.0.5"); err != nil {
+	kt, err := d.Keytab("zookeeper/10.0.0.5")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.WriteSecretFile(filepath.Join(dir, "zk.keytab"), kt); err != nil {
 		log.Fatal(err)
 	}
 

@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 )
 
-// writeNewFile creates path (which must not exist) with mode 0600, writes
+// WriteSecretFile creates path (which must not exist) with mode 0600, writes
 // data and syncs it and its directory, so a crash never leaves a key file
-// that exists but is empty. On failure the partial file is removed.
-func writeNewFile(path string, data []byte) (err error) {
+// that exists but is empty. On failure the partial file is removed. An
+// existing file is refused with an error matching fs.ErrExist.
+func WriteSecretFile(path string, data []byte) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {

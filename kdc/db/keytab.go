@@ -77,20 +77,20 @@ func appendCountedBytes(b, v []byte) ([]byte, error) {
 	return append(b, v...), nil
 }
 
-// ExportKeytab writes the current keys of the named principals (names or
-// aliases, realm defaulted) to a new keytab file at path with mode 0600. It
-// refuses an existing file (errors.Is(err, fs.ErrExist)) and writes nothing
-// if any name is unknown. Unlike MIT's ktadd it does not rekey.
-func (d *DB) ExportKeytab(path string, names ...string) error {
+// Keytab returns an MIT keytab holding the current keys of the named
+// principals (names or aliases, realm defaulted), each under its canonical
+// name and every alias. It fails, returning nothing, if any name is unknown.
+// Unlike MIT's ktadd it does not rekey.
+func (d *DB) Keytab(names ...string) ([]byte, error) {
 	if len(names) == 0 {
-		return fmt.Errorf("export keytab: %w: no principals named", ErrInvalid)
+		return nil, fmt.Errorf("keytab: %w: no principals named", ErrInvalid)
 	}
 	var ps []*Principal
 	seen := map[string]bool{}
 	for _, n := range names {
 		p, err := d.Get(n)
 		if err != nil {
-			return fmt.Errorf("export keytab: %w", err)
+			return nil, fmt.Errorf("keytab: %w", err)
 		}
 		if !seen[p.Name] {
 			seen[p.Name] = true
@@ -99,11 +99,8 @@ func (d *DB) ExportKeytab(path string, names ...string) error {
 	}
 	b, err := MarshalKeytab(ps, time.Now())
 	if err != nil {
-		return fmt.Errorf("export keytab: %w", err)
+		return nil, fmt.Errorf("keytab: %w", err)
 	}
-	if err := writeNewFile(path, b); err != nil {
-		return fmt.Errorf("export keytab: %w", err)
-	}
-	d.log.Info("keytab exported", "path", path, "principals", len(ps))
-	return nil
+	d.log.Info("keytab exported", "principals", len(ps))
+	return b, nil
 }

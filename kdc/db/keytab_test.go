@@ -44,7 +44,7 @@ func TestMarshalKeytabGolden(t *testing.T) {
 	}
 }
 
-func TestExportKeytab(t *testing.T) {
+func TestKeytab(t *testing.T) {
 	d := openTestDB(t, t.TempDir())
 	ctx := testCtx(t)
 	if _, err := d.Create(ctx, CreateRequest{Name: "alice", Password: ptr("correct horse battery")}); err != nil {
@@ -61,7 +61,11 @@ func TestExportKeytab(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "service.keytab")
 	// Naming the alias exports the principal once, under both names.
-	if err := d.ExportKeytab(path, "alice", zkIP, zk); err != nil {
+	b, err := d.Keytab("alice", zkIP, zk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSecretFile(path, b); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -115,21 +119,17 @@ func TestExportKeytab(t *testing.T) {
 
 	// An existing file is never overwritten.
 	before, _ := os.ReadFile(path)
-	if err := d.ExportKeytab(path, "alice"); !errors.Is(err, fs.ErrExist) {
-		t.Fatalf("export over existing file: %v, want fs.ErrExist", err)
+	if err := WriteSecretFile(path, []byte("x")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("write over existing file: %v, want fs.ErrExist", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Fatal("existing keytab was modified")
 	}
-	// An unknown name writes nothing.
-	other := filepath.Join(dir, "other.keytab")
-	if err := d.ExportKeytab(other, "alice", "nobody"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("export with unknown name: %v", err)
+	// An unknown name gives nothing.
+	if b, err := d.Keytab("alice", "nobody"); !errors.Is(err, ErrNotFound) || b != nil {
+		t.Fatalf("keytab with unknown name: %d bytes, %v", len(b), err)
 	}
-	if _, err := os.Stat(other); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("keytab written despite an error: %v", err)
-	}
-	if err := d.ExportKeytab(other); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("export of nothing: %v", err)
+	if _, err := d.Keytab(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("keytab of nothing: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ func CreateMasterKey(path string) (*MasterKey, error) {
 	buf = append(buf, stashMagic...)
 	buf = append(buf, stashVersion)
 	buf = append(buf, key...)
-	if err := writeNewFile(path, buf); err != nil {
+	if err := WriteSecretFile(path, buf); err != nil {
 		return nil, fmt.Errorf("create master key stash: %w", err)
 	}
 	return newMasterKey(key)

@@ -95,7 +95,7 @@ func createMeta(dir, path, realm, nodeID string, mk *MasterKey) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("encode %s: %w", path, err)
 	}
-	if err := writeNewFile(path, append(b, '\n')); err != nil {
+	if err := WriteSecretFile(path, append(b, '\n')); err != nil {
 		return "", fmt.Errorf("create %s: %w", path, err)
 	}
 	return nodeID, nil
