@@ -76,8 +76,12 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	preauthenticated := false
 	if pa, ok := findPAData(as.PAData, patype.PA_ENC_TIMESTAMP); ok {
 		if kerr := h.verifyEncTimestamp(pa, client, now); kerr != nil {
+			if kerr.code == errorcode.KDC_ERR_PREAUTH_FAILED && client.Attributes.RequiresPreauth {
+				h.lockout.failed(client.Name, now)
+			}
 			return nil, kerr
 		}
+		h.lockout.succeeded(client.Name)
 		preauthenticated = true
 	} else if client.Attributes.RequiresPreauth {
 		return nil, preauthRequired(replyKey)

@@ -38,6 +38,11 @@ type Config struct {
 	// TCPMaxConnections caps concurrent TCP connections; further ones are
 	// closed at once. Default 1024.
 	TCPMaxConnections int `yaml:"tcp_max_connections"`
+	// Lockout locks a principal requiring preauth after max_failures failed
+	// preauthentications within window, counted per node (as MIT, FreeIPA
+	// and AD do). Only the lock itself is replicated; an admin clears it
+	// with `kdcha principal modify NAME --unlock`. Default: off.
+	Lockout LockoutPolicy `yaml:"lockout"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -90,6 +95,12 @@ func (c Config) Validate() error {
 	}
 	if c.TCPMaxConnections < 1 {
 		errs = append(errs, fmt.Errorf("kdc.tcp_max_connections: must be at least 1, got %d", c.TCPMaxConnections))
+	}
+	if c.Lockout.MaxFailures < 0 {
+		errs = append(errs, fmt.Errorf("kdc.lockout.max_failures: must not be negative, got %d", c.Lockout.MaxFailures))
+	}
+	if c.Lockout.Window < 0 {
+		errs = append(errs, fmt.Errorf("kdc.lockout.window: must not be negative, got %s", c.Lockout.Window))
 	}
 	return errors.Join(errs...)
 }

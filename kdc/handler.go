@@ -45,6 +45,8 @@ type Handler struct {
 	rand    io.Reader
 	log     *slog.Logger
 	metrics *handlerMetrics
+	lockout *failureCounter
+	replies *lookaside
 }
 
 // HandlerOption customises a Handler, mostly for tests.
@@ -56,12 +58,18 @@ func WithClock(now func() time.Time) HandlerOption { return func(h *Handler) { h
 // WithRand replaces crypto/rand as the source of session keys.
 func WithRand(r io.Reader) HandlerOption { return func(h *Handler) { h.rand = r } }
 
+// WithLockout locks principals after repeated preauthentication failures,
+// counted on this node; locker replicates the lock.
+func WithLockout(p LockoutPolicy, locker Locker) HandlerOption {
+	return func(h *Handler) { h.lockout = newFailureCounter(p, locker) }
+}
+
 // WithLogger sets the logger for the per-request lines.
 func WithLogger(l *slog.Logger) HandlerOption { return func(h *Handler) { h.log = l } }
 
 // NewHandler returns a Handler serving the realm of r.
 func NewHandler(r db.Reader, p Policy, opts ...HandlerOption) *Handler {
-	h := &Handler{db: r, policy: p, now: time.Now, rand: rand.Reader, log: slog.Default()}
+	h := &Handler{db: r, policy: p, now: time.Now, rand: rand.Reader, log: slog.Default(), replies: newLookaside(lookasideTTL, lookasideMaxBytes)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -88,18 +96,25 @@ func (h *Handler) Handle(req Request) []byte {
 	if len(req.Data) == 0 {
 		return nil
 	}
-	now := h.now().UTC()
-	started := time.Now()
-	var out *outcome
-	var reply []byte
-	switch req.Data[0] {
-	case tagASReq:
-		reply, out = h.handleAS(req, now)
-	case tagTGSReq:
-		reply, out = h.handleTGS(req, now)
-	default:
+	if req.Data[0] != tagASReq && req.Data[0] != tagTGSReq {
 		h.log.Debug("dropped non-KDC request", "from", req.From, "first_byte", req.Data[0], "len", len(req.Data))
 		return nil
+	}
+	now := h.now().UTC()
+	started := time.Now()
+	key := requestKey(req.Data)
+	reply, repeated := h.replies.get(key, now)
+	var out *outcome
+	switch {
+	case repeated:
+		out = &outcome{exchange: exchangeName(req.Data[0]), status: "REPEAT", client: "-", server: "-",
+			detail: "repeated (retransmitted?) request, resending previous response"}
+	case req.Data[0] == tagASReq:
+		reply, out = h.handleAS(req, now)
+		h.replies.put(key, reply, now)
+	default:
+		reply, out = h.handleTGS(req, now)
+		h.replies.put(key, reply, now)
 	}
 	if req.MaxReplySize > 0 && len(reply) > req.MaxReplySize {
 		out.status = errorName(errorcode.KRB_ERR_RESPONSE_TOO_BIG)
@@ -111,6 +126,13 @@ func (h *Handler) Handle(req Request) []byte {
 	out.logTo(h.log)
 	h.metrics.observe(out, time.Since(started))
 	return reply
+}
+
+func exchangeName(tag byte) string {
+	if tag == tagASReq {
+		return "AS_REQ"
+	}
+	return "TGS_REQ"
 }
 
 // ErrorReply encodes a bare KRB-ERROR for the transports' own failures

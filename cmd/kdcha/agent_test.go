@@ -40,6 +40,9 @@ node:
   admin_socket: %s/admin.sock
 kdc:
   listen: ["127.0.0.1:0"]
+  lockout:
+    max_failures: 3
+    window: 1m
 metrics:
   listen: %s
 `, dir, dir, metricsAddr)
@@ -94,6 +97,27 @@ metrics:
 	n.must("Agent-pw-2026!\n", kdchaBin, "principal", "add", "bob", "--password-file", "-")
 	n.must("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST")
 
+	// Lockout: three wrong passwords lock bob (node-local count, replicated
+	// lock); the right password is then refused until an admin unlocks.
+	for range 3 {
+		if out, err := n.run("wrong-password\n", "kinit", "bob@AGENT.TEST"); err == nil {
+			t.Fatalf("kinit with a wrong password succeeded:\n%s", out)
+		}
+	}
+	locked := false
+	for i := 0; i < 50 && !locked; i++ {
+		locked = strings.Contains(n.kdcha("principal", "get", "bob"), "Locked:              true")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !locked {
+		t.Fatalf("bob not locked after 3 failures:\n%s", n.kdcha("principal", "get", "bob"))
+	}
+	if out, err := n.run("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST"); err == nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("kinit of a locked principal: err=%v\n%s", err, out)
+	}
+	n.kdcha("principal", "modify", "bob", "--unlock")
+	n.must("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST")
+
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +125,9 @@ metrics:
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`kdcha_kdc_requests_total{exchange="AS_REQ",result="ISSUE"} 1`,
-		`kdcha_kdc_requests_total{exchange="AS_REQ",result="NEEDED_PREAUTH"} 1`,
+		`kdcha_kdc_requests_total{exchange="AS_REQ",result="ISSUE"} 2`,
+		`kdcha_kdc_requests_total{exchange="AS_REQ",result="KDC_ERR_PREAUTH_FAILED"} 3`,
+		`kdcha_kdc_requests_total{exchange="AS_REQ",result="KDC_ERR_CLIENT_REVOKED"}`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)

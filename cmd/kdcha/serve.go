@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,7 +44,8 @@ func (s nodeServices) run(ctx context.Context) error {
 		reg = prometheus.NewRegistry()
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg))
+	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
+		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	srv, err := kdc.Listen(s.kdc, handler, s.log)
 	if err != nil {
 		return fmt.Errorf("kdc: %w", err)
@@ -90,6 +92,30 @@ func serveMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry)
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
+}
+
+// dbLocker replicates lockouts decided by the KDC. The write happens off
+// the request path, and one lock per principal is in flight at a time.
+type dbLocker struct {
+	db       *db.DB
+	log      *slog.Logger
+	inflight sync.Map
+}
+
+func (l *dbLocker) Lock(name string) {
+	if _, busy := l.inflight.LoadOrStore(name, true); busy {
+		return
+	}
+	go func() {
+		defer l.inflight.Delete(name)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := l.db.SetLocked(ctx, name, true); err != nil {
+			l.log.Error("lockout: cannot replicate lock", "principal", name, "err", err)
+			return
+		}
+		l.log.Warn("principal locked out after repeated preauthentication failures", "principal", name)
+	}()
 }
 
 // parseLogLevel maps a config level name to slog's.
