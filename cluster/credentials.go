@@ -1,0 +1,172 @@
+package cluster
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Credential files inside the credentials directory, each 0600.
+const (
+	CACertFile   = "ca.crt"   // cluster CA certificate (PEM)
+	CAKeyFile    = "ca.key"   // cluster CA private key (PKCS#8 PEM)
+	NodeCertFile = "node.crt" // this node's certificate (PEM)
+	NodeKeyFile  = "node.key" // this node's private key (PKCS#8 PEM)
+)
+
+// Credentials are a node's cluster identity: the cluster CA (certificate
+// and key, so that any member can admit new nodes) and this node's
+// certificate and key. They are immutable once loaded.
+type Credentials struct {
+	dir    string
+	nodeID string
+	ca     *x509.Certificate
+	caKey  *ecdsa.PrivateKey
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+}
+
+// CreateCluster makes a new cluster CA and a certificate for nodeID, signed
+// by it, and writes them into dir (created 0700 if missing). It is the
+// `kdcha cluster init` step; existing credentials are never overwritten
+// (ErrCredentialsExist).
+func CreateCluster(dir, nodeID string) (*Credentials, error) {
+	if err := validNodeID(nodeID); err != nil {
+		return nil, err
+	}
+	if err := checkNoCredentials(dir); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	caKey, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newCA(caKey, now)
+	if err != nil {
+		return nil, err
+	}
+	key, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := signNode(ca, caKey, nodeID, key.Public(), now)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, caKey: caKey, cert: cert, key: key}
+	if err := c.save(); err != nil {
+		return nil, fmt.Errorf("create cluster credentials in %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+// Load reads the credentials in dir and checks that they belong together:
+// the node certificate chains to the CA and each key matches its
+// certificate. A directory without them yields ErrNoCredentials.
+func Load(dir string) (*Credentials, error) {
+	var pems [4][]byte
+	for i, name := range []string{CACertFile, CAKeyFile, NodeCertFile, NodeKeyFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w in %s: %s missing", ErrNoCredentials, dir, name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read cluster credentials: %w", err)
+		}
+		pems[i] = b
+	}
+	c := &Credentials{dir: dir}
+	var err error
+	if c.ca, err = decodeCert(pems[0]); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CACertFile), err)
+	}
+	if c.caKey, err = decodeKey(pems[1]); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CAKeyFile), err)
+	}
+	if c.cert, err = decodeCert(pems[2]); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, NodeCertFile), err)
+	}
+	if c.key, err = decodeKey(pems[3]); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, NodeKeyFile), err)
+	}
+	c.nodeID = c.cert.Subject.CommonName
+	if err := c.check(time.Now()); err != nil {
+		return nil, fmt.Errorf("cluster credentials in %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+// check verifies that the four parts belong together.
+func (c *Credentials) check(now time.Time) error {
+	if !c.ca.IsCA {
+		return errors.New("CA certificate is not a CA")
+	}
+	if !sameKey(c.caKey, c.ca.PublicKey) {
+		return errors.New("CA key does not match the CA certificate")
+	}
+	if !sameKey(c.key, c.cert.PublicKey) {
+		return errors.New("node key does not match the node certificate")
+	}
+	return verifyNode(c.cert, c.ca, now)
+}
+
+// save writes the four files. The CA key is written first and the node
+// certificate last, so that a crash in between leaves an incomplete set
+// that Load refuses rather than a mismatched one.
+func (c *Credentials) save() error {
+	if err := os.MkdirAll(c.dir, dirPerm); err != nil {
+		return fmt.Errorf("create credentials directory: %w", err)
+	}
+	caKey, err := encodeKey(c.caKey)
+	if err != nil {
+		return err
+	}
+	key, err := encodeKey(c.key)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{CAKeyFile, caKey},
+		{CACertFile, encodeCert(c.ca)},
+		{NodeKeyFile, key},
+		{NodeCertFile, encodeCert(c.cert)},
+	} {
+		if err := writePrivateFile(filepath.Join(c.dir, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNoCredentials refuses a directory that already holds any
+// credential file.
+func checkNoCredentials(dir string) error {
+	for _, name := range []string{CACertFile, CAKeyFile, NodeCertFile, NodeKeyFile} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%w: %s", ErrCredentialsExist, p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("inspect %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// NodeID is this node's ID, the CN of its certificate.
+func (c *Credentials) NodeID() string { return c.nodeID }
+
+// Dir is the directory the credentials (and join tokens) live in.
+func (c *Credentials) Dir() string { return c.dir }
+
+// Fingerprint is the lowercase hex SHA-256 of the CA certificate's DER
+// bytes, the value join tokens pin.
+func (c *Credentials) Fingerprint() string { return fingerprint(c.ca.Raw) }
