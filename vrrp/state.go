@@ -1,0 +1,271 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// State is a virtual router's protocol state (RFC 5798 section 6.4 plus
+// keepalived's FAULT).
+type State uint8
+
+const (
+	// StateInitialize is the state before Start and after Shutdown.
+	StateInitialize State = iota
+	// StateBackup monitors the master and takes over when it goes silent.
+	StateBackup
+	// StateMaster owns the virtual addresses and advertises.
+	StateMaster
+	// StateFault holds no addresses and ignores advertisements until the
+	// fault clears.
+	StateFault
+)
+
+// String returns the keepalived spelling used in notify arguments.
+func (s State) String() string {
+	switch s {
+	case StateInitialize:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Reason says why a transition happened.
+type Reason string
+
+// Transition reasons carried by Event.
+const (
+	ReasonStartup        Reason = "startup"
+	ReasonOwner          Reason = "address owner (priority 255)"
+	ReasonMasterDown     Reason = "master down timer expired"
+	ReasonMasterResigned Reason = "master resigned (priority 0 advertisement)"
+	ReasonHigherPriority Reason = "higher priority advertisement"
+	ReasonTieBreak       Reason = "equal priority advertisement from higher address"
+	ReasonFault          Reason = "fault"
+	ReasonFaultCleared   Reason = "fault cleared"
+	ReasonShutdown       Reason = "shutdown"
+)
+
+// Machine is the state machine of one virtual router. It is pure: it holds
+// no goroutine, timer or socket, and time only enters through Step's now, so
+// a test drives it with a fake clock. It is not safe for concurrent use; the
+// instance runner owns it.
+type Machine struct {
+	p      Params
+	state  State
+	delta  int
+	faults map[string]string // source -> detail; kept even before Start
+	detail string            // the latest fault's detail, for events
+
+	masterAdverInterval time.Duration // learned from the master in v3
+	master              netip.Addr    // the current master as far as known
+
+	// Deadlines; zero when not armed.
+	masterDownAt time.Time
+	downReason   Reason // why masterDownAt is armed (timeout or resign)
+	advertAt     time.Time
+	garpAt       time.Time
+	refreshAt    time.Time
+	// preemptAt is when a backup with preempt_delay may preempt; zero
+	// means the delay has not started (it starts at startup and again at
+	// the first lower-priority advert after a higher-priority one).
+	preemptAt time.Time
+}
+
+// NewMachine returns a machine in StateInitialize for p.
+func NewMachine(p Params) (*Machine, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Machine{p: p, masterAdverInterval: p.AdvertInterval, faults: map[string]string{}}, nil
+}
+
+// State returns the current state.
+func (m *Machine) State() State { return m.state }
+
+// Priority returns the effective priority: the base priority plus the
+// tracker delta clamped to 1..254, or 255 for the owner (never adjusted).
+func (m *Machine) Priority() uint8 {
+	if m.p.Priority == OwnerPriority {
+		return OwnerPriority
+	}
+	return uint8(min(max(int(m.p.Priority)+m.delta, minTrackedPriority), maxTrackedPriority))
+}
+
+// Master returns the address of the current master: this router's own
+// while MASTER, the sender of the last advertisement heard while BACKUP,
+// and the zero Addr when unknown (after a resignation, in INIT or FAULT).
+func (m *Machine) Master() netip.Addr { return m.master }
+
+// MasterDownInterval returns the current 3 x Master_Adver_Interval + skew
+// (for status output and tests).
+func (m *Machine) MasterDownInterval() time.Duration {
+	return masterDownInterval(m.p.Version, m.Priority(), m.masterAdverInterval)
+}
+
+// Step applies one input at time now and returns what to do and when to
+// wake up next.
+func (m *Machine) Step(now time.Time, in Input) Output {
+	var out Output
+	switch in := in.(type) {
+	case Start:
+		if m.state == StateInitialize {
+			m.enterFromIdle(now, &out, ReasonStartup)
+		}
+	case AdvertReceived:
+		out.Discarded = m.advert(now, in, &out)
+	case Timeout:
+		m.timeout(now, &out)
+	case PriorityDelta:
+		m.delta = in.Delta
+	case Fault:
+		m.faults[in.Source] = in.Detail
+		m.detail = in.Detail
+		m.fault(&out)
+	case FaultCleared:
+		delete(m.faults, in.Source)
+		if m.state == StateFault && len(m.faults) == 0 {
+			m.enterFromIdle(now, &out, ReasonFaultCleared)
+		}
+	case VIPsRemoved:
+		if m.state == StateMaster {
+			// keepalived steps down instead; for a KDC the address matters
+			// more than who holds it, so the master restores it.
+			out.Actions = append(out.Actions, AddVIPs{}, SendGARP{m.p.GARPRepeat})
+		}
+	case Shutdown:
+		m.shutdown(&out)
+	}
+	out.Next = m.next()
+	return out
+}
+
+// enterFromIdle leaves Initialize or Fault (RFC 5798 section 6.4.1): the
+// owner becomes master at once, others backup, and a latched fault wins.
+func (m *Machine) enterFromIdle(now time.Time, out *Output, reason Reason) {
+	switch {
+	case len(m.faults) > 0:
+		m.transition(out, StateFault, ReasonFault, m.detail)
+	case m.p.Priority == OwnerPriority:
+		if reason == ReasonStartup {
+			reason = ReasonOwner
+		}
+		m.becomeMaster(now, out, reason)
+	default:
+		if m.p.PreemptDelay > 0 {
+			m.preemptAt = now.Add(m.p.PreemptDelay)
+		}
+		m.masterAdverInterval = m.p.AdvertInterval
+		m.becomeBackup(now, out, reason)
+	}
+}
+
+func (m *Machine) becomeMaster(now time.Time, out *Output, reason Reason) {
+	m.clearTimers()
+	prio := m.Priority()
+	out.Actions = append(out.Actions, SendAdvert{prio}, AddVIPs{}, SendGARP{m.p.GARPRepeat})
+	m.advertAt = now.Add(m.p.AdvertInterval)
+	if m.p.GARPDelay > 0 {
+		m.garpAt = now.Add(m.p.GARPDelay)
+	}
+	if m.p.GARPRefresh > 0 {
+		m.refreshAt = now.Add(m.p.GARPRefresh)
+	}
+	m.transition(out, StateMaster, reason, "")
+}
+
+func (m *Machine) becomeBackup(now time.Time, out *Output, reason Reason) {
+	wasMaster := m.state == StateMaster
+	m.clearTimers()
+	if wasMaster {
+		out.Actions = append(out.Actions, RemoveVIPs{})
+	}
+	m.armMasterDown(now, m.MasterDownInterval(), ReasonMasterDown)
+	m.transition(out, StateBackup, reason, "")
+}
+
+// fault enters FAULT from any running state; a master resigns first so the
+// backup takes over after its skew time instead of the full down interval.
+func (m *Machine) fault(out *Output) {
+	switch m.state {
+	case StateMaster:
+		out.Actions = append(out.Actions, SendAdvert{0}, RemoveVIPs{})
+	case StateBackup:
+	default:
+		return // Initialize: latched for Start; Fault: already there.
+	}
+	m.clearTimers()
+	m.transition(out, StateFault, ReasonFault, m.detail)
+}
+
+func (m *Machine) shutdown(out *Output) {
+	switch m.state {
+	case StateInitialize:
+		return
+	case StateMaster:
+		out.Actions = append(out.Actions, SendAdvert{0}, RemoveVIPs{})
+	}
+	m.clearTimers()
+	m.transition(out, StateInitialize, ReasonShutdown, "")
+}
+
+// timeout fires every deadline that is due at now.
+func (m *Machine) timeout(now time.Time, out *Output) {
+	due := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
+	switch m.state {
+	case StateBackup:
+		if due(m.masterDownAt) {
+			m.becomeMaster(now, out, m.downReason)
+		}
+	case StateMaster:
+		if due(m.advertAt) {
+			out.Actions = append(out.Actions, SendAdvert{m.Priority()})
+			m.advertAt = now.Add(m.p.AdvertInterval)
+		}
+		if due(m.garpAt) {
+			out.Actions = append(out.Actions, SendGARP{m.p.GARPRepeat})
+			m.garpAt = time.Time{}
+		}
+		if due(m.refreshAt) {
+			out.Actions = append(out.Actions, SendGARP{1})
+			m.refreshAt = now.Add(m.p.GARPRefresh)
+		}
+	}
+}
+
+func (m *Machine) armMasterDown(now time.Time, d time.Duration, reason Reason) {
+	m.masterDownAt = now.Add(d)
+	m.downReason = reason
+}
+
+func (m *Machine) clearTimers() {
+	m.masterDownAt, m.advertAt, m.garpAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+}
+
+func (m *Machine) transition(out *Output, to State, reason Reason, detail string) {
+	from := m.state
+	m.state = to
+	m.master = netip.Addr{} // a backup learns it from the next advert
+	if to == StateMaster {
+		m.master = m.p.PrimaryIP
+	}
+	out.Actions = append(out.Actions, Event{State: to, Previous: from, Priority: m.Priority(), Reason: reason, Detail: detail})
+}
+
+// next returns the earliest armed deadline, or zero.
+func (m *Machine) next() time.Time {
+	var n time.Time
+	for _, t := range []time.Time{m.masterDownAt, m.advertAt, m.garpAt, m.refreshAt} {
+		if !t.IsZero() && (n.IsZero() || t.Before(n)) {
+			n = t
+		}
+	}
+	return n
+}

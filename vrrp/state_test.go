@@ -1,0 +1,424 @@
+package vrrp
+
+import (
+	"errors"
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+)
+
+var (
+	t0       = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ownIP    = netip.MustParseAddr("192.0.2.5")
+	higherIP = netip.MustParseAddr("192.0.2.9")
+	lowerIP  = netip.MustParseAddr("192.0.2.2")
+)
+
+// Master down intervals at a 1 s advertisement interval, computed by hand
+// from 3 x 1 s + (256 - prio) x 1 000 000 us / 256 (integer microseconds).
+const (
+	mdi100 = 3*time.Second + 609375*time.Microsecond // keepalived's "3.61 s"
+	mdi150 = 3*time.Second + 414062*time.Microsecond
+	mdi254 = 3*time.Second + 7812*time.Microsecond
+	mdi255 = 3*time.Second + 3906*time.Microsecond
+	skew1  = 996093 * time.Microsecond // priority 1
+	skew99 = 613281 * time.Microsecond // priority 99
+	sk100  = 609375 * time.Microsecond
+	sk150  = 414062 * time.Microsecond
+)
+
+func baseParams() Params {
+	return Params{VRID: 51, Version: Version3, Priority: 100, AdvertInterval: time.Second,
+		PrimaryIP: ownIP, GARPRepeat: 5}
+}
+
+// none marks a step after which no timer is armed.
+const none = time.Duration(-1)
+
+type step struct {
+	at        time.Duration // fake clock, since t0
+	in        Input
+	want      []Action
+	state     State
+	next      time.Duration // since t0, or none
+	discarded error
+}
+
+func ev(to, from State, prio uint8, r Reason) Event {
+	return Event{State: to, Previous: from, Priority: prio, Reason: r}
+}
+
+func adv(src netip.Addr, prio uint8) AdvertReceived {
+	return AdvertReceived{Src: src, Priority: prio, Interval: time.Second}
+}
+
+// becomeMaster is the action list of a transition to MASTER.
+func becomeMaster(prio uint8, from State, r Reason) []Action {
+	return []Action{SendAdvert{prio}, AddVIPs{}, SendGARP{5}, ev(StateMaster, from, prio, r)}
+}
+
+var (
+	startBackup = step{0, Start{}, []Action{ev(StateBackup, StateInitialize, 100, ReasonStartup)}, StateBackup, mdi100, nil}
+)
+
+// toMaster returns the steps that take a priority-100 instance to MASTER at
+// time mdi100 via the master down timer.
+func toMaster() []step {
+	return []step{
+		startBackup,
+		{mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, mdi100 + time.Second, nil},
+	}
+}
+
+func then(prefix []step, rest ...step) []step {
+	return append(append([]step(nil), prefix...), rest...)
+}
+
+func TestMachine(t *testing.T) {
+	m1 := mdi100 + time.Second // first advert deadline after toMaster
+	tests := []struct {
+		name   string
+		params func(*Params)
+		steps  []step
+	}{
+		// RFC 5798 6.4.1 Initialize.
+		{"6.4.1 startup non-owner goes backup", nil, []step{startBackup}},
+		{"6.4.1 startup owner goes master at once", func(p *Params) { p.Priority = 255 }, []step{
+			{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
+		}},
+		{"6.4.1 initialize ignores adverts, timeouts, shutdown, repeated start", nil, []step{
+			{0, adv(higherIP, 200), nil, StateInitialize, none, nil},
+			{time.Second, Timeout{}, nil, StateInitialize, none, nil},
+			{time.Second, Shutdown{}, nil, StateInitialize, none, nil},
+			startBackup,
+			{time.Second, Start{}, nil, StateBackup, mdi100, nil},
+		}},
+
+		// RFC 5798 6.4.2 Backup.
+		{"6.4.2 shutdown from backup sends nothing", nil, []step{
+			startBackup,
+			{time.Second, Shutdown{}, []Action{ev(StateInitialize, StateBackup, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		}},
+		{"6.4.2 early timeout does nothing", nil, []step{
+			startBackup,
+			{mdi100 - time.Nanosecond, Timeout{}, nil, StateBackup, mdi100, nil},
+		}},
+		{"6.4.2 master down timer makes master", nil, toMaster()},
+		{"6.4.2 late timeout still takes over, timers from now", nil, []step{
+			startBackup,
+			{10 * time.Second, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 11 * time.Second, nil},
+		}},
+		{"6.4.2 priority 0 advert: take over after skew only", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 0), nil, StateBackup, time.Second + sk100, nil},
+			{time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterResigned), StateMaster, 2*time.Second + sk100, nil},
+		}},
+		{"6.4.2 higher priority advert resets down timer", nil, []step{
+			startBackup,
+			{2 * time.Second, adv(lowerIP, 200), nil, StateBackup, 2*time.Second + mdi100, nil},
+			{mdi100, Timeout{}, nil, StateBackup, 2*time.Second + mdi100, nil},
+		}},
+		{"6.4.2 equal priority advert resets down timer even from lower address", nil, []step{
+			startBackup,
+			{2 * time.Second, adv(lowerIP, 100), nil, StateBackup, 2*time.Second + mdi100, nil},
+		}},
+		{"6.4.2 preempt: lower priority advert discarded, takeover at old deadline", nil, []step{
+			startBackup,
+			{2 * time.Second, adv(higherIP, 99), nil, StateBackup, mdi100, ErrLowerPriority},
+			{mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, mdi100 + time.Second, nil},
+		}},
+		{"6.4.2 nopreempt: lower priority advert resets down timer", func(p *Params) { p.NoPreempt = true }, []step{
+			startBackup,
+			{2 * time.Second, adv(higherIP, 99), nil, StateBackup, 2*time.Second + mdi100, nil},
+		}},
+		{"6.4.2 v3 backup learns master advert interval", nil, []step{
+			startBackup,
+			{time.Second, AdvertReceived{Src: higherIP, Priority: 200, Interval: 200 * time.Millisecond}, nil, StateBackup,
+				// 3 x 200 ms + 156 x 200 000 us / 256
+				time.Second + 600*time.Millisecond + 121875*time.Microsecond, nil},
+			{2 * time.Second, AdvertReceived{Src: higherIP, Priority: 0, Interval: 200 * time.Millisecond}, nil, StateBackup,
+				2*time.Second + 121875*time.Microsecond, nil},
+		}},
+		{"6.4.2 v2 interval mismatch is discarded", func(p *Params) { p.Version = Version2 }, []step{
+			startBackup,
+			{time.Second, AdvertReceived{Src: higherIP, Priority: 200, Interval: 2 * time.Second}, nil, StateBackup, mdi100, ErrIntervalMismatch},
+			{2 * time.Second, adv(higherIP, 200), nil, StateBackup, 2*time.Second + mdi100, nil},
+		}},
+		{"own looped-back advert is discarded", nil, []step{
+			startBackup,
+			{time.Second, adv(ownIP, 200), nil, StateBackup, mdi100, ErrOwnAdvert},
+		}},
+
+		// RFC 5798 6.4.3 Master.
+		{"6.4.3 shutdown from master resigns with priority 0", nil, then(toMaster(),
+			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}, RemoveVIPs{}, ev(StateInitialize, StateMaster, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		)},
+		{"6.4.3 advert timer sends adverts", nil, then(toMaster(),
+			step{m1, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + time.Second, nil},
+			step{m1 + time.Second, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + 2*time.Second, nil},
+		)},
+		{"6.4.3 master hearing priority 0 re-adverts at once", nil, then(toMaster(),
+			step{m1 - 300*time.Millisecond, adv(higherIP, 0), []Action{SendAdvert{100}}, StateMaster, m1 + 700*time.Millisecond, nil},
+		)},
+		{"6.4.3 higher priority: advert, remove VIPs, backup", nil, then(toMaster(),
+			step{5 * time.Second, AdvertReceived{Src: lowerIP, Priority: 101, Interval: 500 * time.Millisecond},
+				[]Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup,
+				// v3 learned 500 ms: 1.5 s + 156 x 500 000 us / 256
+				5*time.Second + 1500*time.Millisecond + 304687*time.Microsecond, nil},
+		)},
+		{"6.4.3 equal priority from higher address: backup", nil, then(toMaster(),
+			step{5 * time.Second, adv(higherIP, 100),
+				[]Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonTieBreak)}, StateBackup, 5*time.Second + mdi100, nil},
+		)},
+		{"6.4.3 equal priority from lower address: re-advert and re-GARP", nil, then(toMaster(),
+			step{5 * time.Second, adv(lowerIP, 100), []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, 6 * time.Second, nil},
+		)},
+		{"6.4.3 lower priority master: re-advert and re-GARP", nil, then(toMaster(),
+			step{5 * time.Second, adv(higherIP, 99), []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, 6 * time.Second, nil},
+		)},
+		{"6.4.3 v2 master discards interval mismatch", func(p *Params) { p.Version = Version2 }, then(toMaster(),
+			step{5 * time.Second, AdvertReceived{Src: higherIP, Priority: 200, Interval: 3 * time.Second}, nil, StateMaster, m1, ErrIntervalMismatch},
+		)},
+
+		// GARP schedule.
+		{"second GARP burst after garp delay", func(p *Params) { p.GARPDelay = 5 * time.Second }, then(toMaster(),
+			step{m1, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + time.Second, nil},
+			step{mdi100 + 5*time.Second, Timeout{}, []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, mdi100 + 6*time.Second, nil},
+		)},
+		{"GARP refresh while master", func(p *Params) { p.GARPRefresh = 1500 * time.Millisecond }, then(toMaster(),
+			step{m1, Timeout{}, []Action{SendAdvert{100}}, StateMaster, mdi100 + 1500*time.Millisecond, nil},
+			step{mdi100 + 1500*time.Millisecond, Timeout{}, []Action{SendGARP{1}}, StateMaster, mdi100 + 2*time.Second, nil},
+			step{mdi100 + 3*time.Second, Timeout{}, []Action{SendAdvert{100}, SendGARP{1}}, StateMaster, mdi100 + 4*time.Second, nil},
+		)},
+
+		// VIPs deleted behind our back.
+		{"master restores removed VIPs", nil, then(toMaster(),
+			step{5 * time.Second, VIPsRemoved{}, []Action{AddVIPs{}, SendGARP{5}}, StateMaster, m1, nil},
+		)},
+		{"backup and fault ignore removed VIPs", nil, []step{
+			{0, VIPsRemoved{}, nil, StateInitialize, none, nil},
+			startBackup,
+			{time.Second, VIPsRemoved{}, nil, StateBackup, mdi100, nil},
+			{time.Second, Fault{Source: "health"}, []Action{ev(StateFault, StateBackup, 100, ReasonFault)}, StateFault, none, nil},
+			{2 * time.Second, VIPsRemoved{}, nil, StateFault, none, nil},
+		}},
+
+		// Fault.
+		{"backup fault and recovery", nil, []step{
+			startBackup,
+			{time.Second, Fault{Source: "health", Detail: "kinit probe failed"}, []Action{Event{StateFault, StateBackup, 100, ReasonFault, "kinit probe failed"}}, StateFault, none, nil},
+			{2 * time.Second, adv(higherIP, 0), nil, StateFault, none, nil},
+			{3 * time.Second, Fault{Source: "health", Detail: "again"}, nil, StateFault, none, nil},
+			{10 * time.Second, Timeout{}, nil, StateFault, none, nil},
+			{11 * time.Second, FaultCleared{Source: "health"}, []Action{ev(StateBackup, StateFault, 100, ReasonFaultCleared)}, StateBackup, 11*time.Second + mdi100, nil},
+		}},
+		{"master fault resigns with priority 0 then removes VIPs", nil, then(toMaster(),
+			step{5 * time.Second, Fault{Source: "health", Detail: "eth0 down"}, []Action{SendAdvert{0}, RemoveVIPs{}, Event{StateFault, StateMaster, 100, ReasonFault, "eth0 down"}}, StateFault, none, nil},
+			step{6 * time.Second, Shutdown{}, []Action{ev(StateInitialize, StateFault, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		)},
+		{"fault before start is latched", nil, []step{
+			{0, Fault{Source: "health", Detail: "no keytab"}, nil, StateInitialize, none, nil},
+			{time.Second, Start{}, []Action{Event{StateFault, StateInitialize, 100, ReasonFault, "no keytab"}}, StateFault, none, nil},
+		}},
+		{"fault cleared before start is forgotten", nil, []step{
+			{0, Fault{Source: "health", Detail: "no keytab"}, nil, StateInitialize, none, nil},
+			{0, FaultCleared{Source: "health"}, nil, StateInitialize, none, nil},
+			startBackup,
+		}},
+		{"faults from several sources add up", nil, []step{
+			startBackup,
+			{time.Second, Fault{Source: "interface", Detail: "eth0 down"}, []Action{Event{StateFault, StateBackup, 100, ReasonFault, "eth0 down"}}, StateFault, none, nil},
+			{2 * time.Second, Fault{Source: "health", Detail: "kinit timeout"}, nil, StateFault, none, nil},
+			{3 * time.Second, FaultCleared{Source: "interface"}, nil, StateFault, none, nil},
+			{4 * time.Second, FaultCleared{Source: "unknown"}, nil, StateFault, none, nil},
+			{5 * time.Second, FaultCleared{Source: "health"}, []Action{ev(StateBackup, StateFault, 100, ReasonFaultCleared)}, StateBackup, 5*time.Second + mdi100, nil},
+		}},
+		{"owner leaves fault as master", func(p *Params) { p.Priority = 255 }, []step{
+			{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
+			{time.Second, Fault{Source: "health"}, []Action{SendAdvert{0}, RemoveVIPs{}, ev(StateFault, StateMaster, 255, ReasonFault)}, StateFault, none, nil},
+			{2 * time.Second, FaultCleared{Source: "health"}, becomeMaster(255, StateFault, ReasonFaultCleared), StateMaster, 3 * time.Second, nil},
+		}},
+
+		// Priority from trackers.
+		{"tracker delta clamps to 1 and skew follows", nil, []step{
+			startBackup,
+			{time.Second, PriorityDelta{-150}, nil, StateBackup, mdi100, nil},
+			{2 * time.Second, adv(higherIP, 0), nil, StateBackup, 2*time.Second + skew1, nil},
+		}},
+		{"tracker delta clamps to 254 and adverts carry it", nil, then(toMaster(),
+			step{m1 - time.Millisecond, PriorityDelta{+200}, nil, StateMaster, m1, nil},
+			step{m1, Timeout{}, []Action{SendAdvert{254}}, StateMaster, m1 + time.Second, nil},
+			step{m1 + time.Millisecond, PriorityDelta{0}, nil, StateMaster, m1 + time.Second, nil},
+			step{m1 + time.Second, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + 2*time.Second, nil},
+		)},
+		{"owner priority is never adjusted", func(p *Params) { p.Priority = 255 }, []step{
+			{0, PriorityDelta{-100}, nil, StateInitialize, none, nil},
+			{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
+		}},
+		{"lowered master yields to backup that now wins", nil, then(toMaster(),
+			step{5 * time.Second, PriorityDelta{-1}, nil, StateMaster, m1, nil},
+			step{5 * time.Second, adv(lowerIP, 100), []Action{SendAdvert{99}, RemoveVIPs{}, ev(StateBackup, StateMaster, 99, ReasonHigherPriority)}, StateBackup,
+				5*time.Second + 3*time.Second + skew99, nil},
+		)},
+		{"raised backup preempts the master", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 120), nil, StateBackup, time.Second + mdi100, nil},
+			{1500 * time.Millisecond, PriorityDelta{+50}, nil, StateBackup, time.Second + mdi100, nil},
+			{2 * time.Second, adv(higherIP, 120), nil, StateBackup, time.Second + mdi100, ErrLowerPriority},
+			{time.Second + mdi100, Timeout{}, becomeMaster(150, StateBackup, ReasonMasterDown), StateMaster, 2*time.Second + mdi100, nil},
+		}},
+
+		// preempt_delay (keepalived semantics).
+		{"preempt_delay holds off preemption after startup", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 50), nil, StateBackup, time.Second + mdi100, nil},
+			{9 * time.Second, adv(higherIP, 50), nil, StateBackup, 9*time.Second + mdi100, nil},
+			{10 * time.Second, adv(higherIP, 50), nil, StateBackup, 9*time.Second + mdi100, ErrLowerPriority},
+			{9*time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 10*time.Second + mdi100, nil},
+		}},
+		{"preempt_delay restarts after a higher priority master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
+			startBackup,
+			{20 * time.Second, adv(higherIP, 200), nil, StateBackup, 20*time.Second + mdi100, nil},
+			{21 * time.Second, adv(higherIP, 50), nil, StateBackup, 21*time.Second + mdi100, nil},
+			{30 * time.Second, adv(higherIP, 50), nil, StateBackup, 30*time.Second + mdi100, nil},
+			{31 * time.Second, adv(higherIP, 50), nil, StateBackup, 30*time.Second + mdi100, ErrLowerPriority},
+		}},
+		{"preempt_delay does not hold off a dead master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
+			startBackup,
+			{mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, mdi100 + time.Second, nil},
+		}},
+
+		// Owner (priority 255).
+		{"two owners: lower address yields, then preempts a lower master despite nopreempt",
+			func(p *Params) { p.Priority = 255; p.NoPreempt = true; p.PreemptDelay = time.Minute }, []step{
+				{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
+				{500 * time.Millisecond, adv(higherIP, 255), []Action{SendAdvert{255}, RemoveVIPs{}, ev(StateBackup, StateMaster, 255, ReasonTieBreak)}, StateBackup,
+					500*time.Millisecond + mdi255, nil},
+				{time.Second, adv(higherIP, 254), nil, StateBackup, 500*time.Millisecond + mdi255, ErrLowerPriority},
+				{500*time.Millisecond + mdi255, Timeout{}, becomeMaster(255, StateBackup, ReasonMasterDown), StateMaster, 1500*time.Millisecond + mdi255, nil},
+			}},
+		{"priority 254 v2 down interval", func(p *Params) { p.Priority = 254; p.Version = Version2 }, []step{
+			{0, Start{}, []Action{ev(StateBackup, StateInitialize, 254, ReasonStartup)}, StateBackup, mdi254, nil},
+		}},
+		{"priority 150 backup wins the race with a resigning master", func(p *Params) { p.Priority = 150 }, []step{
+			{0, Start{}, []Action{ev(StateBackup, StateInitialize, 150, ReasonStartup)}, StateBackup, mdi150, nil},
+			{time.Second, adv(higherIP, 0), nil, StateBackup, time.Second + sk150, nil},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := baseParams()
+			if tt.params != nil {
+				tt.params(&p)
+			}
+			m, err := NewMachine(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range tt.steps {
+				out := m.Step(t0.Add(s.at), s.in)
+				if !reflect.DeepEqual(out.Actions, s.want) {
+					t.Fatalf("step %d (%T at %v): actions\n got %#v\nwant %#v", i, s.in, s.at, out.Actions, s.want)
+				}
+				if m.State() != s.state {
+					t.Fatalf("step %d (%T at %v): state %v, want %v", i, s.in, s.at, m.State(), s.state)
+				}
+				wantNext := time.Time{}
+				if s.next != none {
+					wantNext = t0.Add(s.next)
+				}
+				if !out.Next.Equal(wantNext) {
+					t.Fatalf("step %d (%T at %v): next %v, want %v", i, s.in, s.at, out.Next.Sub(t0), s.next)
+				}
+				if (s.discarded == nil) != (out.Discarded == nil) || (s.discarded != nil && !errors.Is(out.Discarded, s.discarded)) {
+					t.Fatalf("step %d (%T at %v): discarded %v, want %v", i, s.in, s.at, out.Discarded, s.discarded)
+				}
+			}
+		})
+	}
+}
+
+func TestMasterDownInterval(t *testing.T) {
+	tests := []struct {
+		v        Version
+		prio     uint8
+		interval time.Duration
+		want     time.Duration
+	}{
+		{Version2, 100, time.Second, 3609375 * time.Microsecond},
+		{Version2, 100, 3 * time.Second, 9609375 * time.Microsecond}, // v2 skew ignores the interval
+		{Version3, 100, time.Second, 3609375 * time.Microsecond},
+		{Version3, 100, 100 * time.Millisecond, 360937 * time.Microsecond},
+		{Version3, 255, 10 * time.Millisecond, 30039 * time.Microsecond},
+		{Version3, 1, 40950 * time.Millisecond, 122850*time.Millisecond + 40790039*time.Microsecond},
+	}
+	for _, tt := range tests {
+		if got := masterDownInterval(tt.v, tt.prio, tt.interval); got != tt.want {
+			t.Errorf("masterDownInterval(v%d, %d, %v) = %v, want %v", tt.v, tt.prio, tt.interval, got, tt.want)
+		}
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Params)
+		ok     bool
+	}{
+		{"base", func(*Params) {}, true},
+		{"vrid 0", func(p *Params) { p.VRID = 0 }, false},
+		{"priority 0", func(p *Params) { p.Priority = 0 }, false},
+		{"no primary IP", func(p *Params) { p.PrimaryIP = netip.Addr{} }, false},
+		{"v2 with IPv6", func(p *Params) { p.Version = Version2; p.PrimaryIP = netip.MustParseAddr("fe80::1") }, false},
+		{"v3 with IPv6", func(p *Params) { p.PrimaryIP = netip.MustParseAddr("fe80::1") }, true},
+		{"version 4", func(p *Params) { p.Version = 4 }, false},
+		{"v2 sub-second interval", func(p *Params) { p.Version = Version2; p.AdvertInterval = 500 * time.Millisecond }, false},
+		{"v3 sub-centisecond interval", func(p *Params) { p.AdvertInterval = 1005 * time.Millisecond }, false},
+		{"preempt delay 1001s", func(p *Params) { p.PreemptDelay = 1001 * time.Second }, false},
+		{"garp repeat 0", func(p *Params) { p.GARPRepeat = 0 }, false},
+		{"negative garp delay", func(p *Params) { p.GARPDelay = -time.Second }, false},
+	}
+	for _, tt := range tests {
+		p := baseParams()
+		tt.mutate(&p)
+		_, err := NewMachine(p)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrParams)) {
+			t.Errorf("%s: NewMachine err = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestStateString(t *testing.T) {
+	for s, want := range map[State]string{StateInitialize: "INIT", StateBackup: "BACKUP", StateMaster: "MASTER", StateFault: "FAULT", 9: "State(9)"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
+		}
+	}
+}
+
+func TestMachineMaster(t *testing.T) {
+	m, err := NewMachine(baseParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		at   time.Duration
+		in   Input
+		want netip.Addr
+	}{
+		{0, Start{}, netip.Addr{}},
+		{time.Second, adv(higherIP, 200), higherIP},
+		{2 * time.Second, adv(lowerIP, 50), lowerIP}, // discarded to preempt, but it is the master now
+		{3 * time.Second, adv(lowerIP, 0), netip.Addr{}},
+		{3*time.Second + sk100, Timeout{}, ownIP},
+		{4 * time.Second, adv(higherIP, 200), higherIP},
+		{5 * time.Second, Shutdown{}, netip.Addr{}},
+	}
+	for i, s := range steps {
+		m.Step(t0.Add(s.at), s.in)
+		if got := m.Master(); got != s.want {
+			t.Errorf("step %d (%T): Master() = %v, want %v", i, s.in, got, s.want)
+		}
+	}
+}
