@@ -20,13 +20,13 @@ func (m *Machine) advert(now time.Time, a AdvertReceived, out *Output) error {
 		return fmt.Errorf("%w: %v from %v, configured %v", ErrIntervalMismatch, a.Interval, a.Src, m.p.AdvertInterval)
 	}
 	if m.state == StateBackup {
-		return m.backupAdvert(now, a)
+		return m.backupAdvert(now, a, out)
 	}
 	m.masterAdvert(now, a, out)
 	return nil
 }
 
-func (m *Machine) backupAdvert(now time.Time, a AdvertReceived) error {
+func (m *Machine) backupAdvert(now time.Time, a AdvertReceived, out *Output) error {
 	local := m.Priority()
 	if a.Priority == 0 {
 		// The master resigned: take over after the skew only, so the best
@@ -42,9 +42,14 @@ func (m *Machine) backupAdvert(now time.Time, a AdvertReceived) error {
 		m.preemptAt = time.Time{}
 	}
 	if a.Priority < local && m.mayPreempt(now) {
-		// Let the down timer run out: this backup takes over from the
-		// lower-priority master.
-		return fmt.Errorf("%w: %d from %v, local %d", ErrLowerPriority, a.Priority, a.Src, local)
+		// RFC 5798 discards the advertisement and lets the down timer run
+		// out (3 intervals + skew) before this backup takes over. For a KDC
+		// every second of that is clients timing out on a master the health
+		// checks already judged worse, so take over now: the old master
+		// yields as soon as it hears this router's higher priority, as any
+		// RFC router (keepalived included) does.
+		m.becomeMaster(now, out, ReasonPreempt)
+		return nil
 	}
 	if m.p.Version == Version3 {
 		m.masterAdverInterval = a.Interval

@@ -49,10 +49,6 @@ var (
 	// ErrOwnAdvert means the advertisement came from the instance's own
 	// primary address (looped back multicast).
 	ErrOwnAdvert = errors.New("vrrp: own advertisement")
-	// ErrLowerPriority means a backup with preemption discarded an
-	// advertisement from a lower-priority master so that its down timer
-	// expires and it takes over (RFC 5798 section 6.4.2).
-	ErrLowerPriority = errors.New("vrrp: lower priority advertisement discarded to preempt")
 )
 
 // ErrParams is wrapped by NewMachine when its Params are invalid.

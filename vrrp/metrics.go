@@ -135,7 +135,7 @@ var reasonLabels = []struct {
 	{ErrVRID, "vrid"}, {ErrAddrCount, "addr_count"}, {ErrAddrFamily, "addr_family"},
 	{ErrInterval, "interval"}, {ErrAuthType, "auth_type"}, {ErrChecksum, "checksum"},
 	{ErrTTL, "ttl"}, {ErrProtocol, "protocol"}, {ErrIntervalMismatch, "interval_mismatch"},
-	{ErrOwnAdvert, "own_advert"}, {ErrLowerPriority, "lower_priority"},
+	{ErrOwnAdvert, "own_advert"},
 }
 
 func reasonLabel(err error) string {

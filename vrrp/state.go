@@ -48,6 +48,7 @@ const (
 	ReasonMasterResigned Reason = "master resigned (priority 0 advertisement)"
 	ReasonHigherPriority Reason = "higher priority advertisement"
 	ReasonTieBreak       Reason = "equal priority advertisement from higher address"
+	ReasonPreempt        Reason = "preempting a lower priority master"
 	ReasonFault          Reason = "fault"
 	ReasonFaultCleared   Reason = "fault cleared"
 	ReasonShutdown       Reason = "shutdown"
@@ -124,7 +125,13 @@ func (m *Machine) Step(now time.Time, in Input) Output {
 	case Timeout:
 		m.timeout(now, &out)
 	case PriorityDelta:
+		before := m.Priority()
 		m.delta = in.Delta
+		if m.state == StateMaster && m.Priority() != before {
+			// Tell the backups at once: one that now outranks this master
+			// preempts on this advertisement instead of the next one.
+			m.sendAdvertNow(now, &out)
+		}
 	case Fault:
 		m.faults[in.Source] = in.Detail
 		m.detail = in.Detail

@@ -123,10 +123,9 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{2 * time.Second, adv(lowerIP, 100), nil, StateBackup, 2*time.Second + mdi100, nil},
 		}},
-		{"6.4.2 preempt: lower priority advert discarded, takeover at old deadline", nil, []step{
+		{"6.4.2 preempt: lower priority advert makes master at once (not at the down deadline)", nil, []step{
 			startBackup,
-			{2 * time.Second, adv(higherIP, 99), nil, StateBackup, mdi100, ErrLowerPriority},
-			{mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, mdi100 + time.Second, nil},
+			{2 * time.Second, adv(higherIP, 99), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 3 * time.Second, nil},
 		}},
 		{"6.4.2 nopreempt: lower priority advert resets down timer", func(p *Params) { p.NoPreempt = true }, []step{
 			startBackup,
@@ -247,17 +246,18 @@ func TestMachine(t *testing.T) {
 			{2 * time.Second, adv(higherIP, 0), nil, StateBackup, 2*time.Second + skew1, nil},
 		}},
 		{"tracker delta clamps to 254 and adverts carry it", nil, then(toMaster(),
-			step{m1 - time.Millisecond, PriorityDelta{+200}, nil, StateMaster, m1, nil},
-			step{m1, Timeout{}, []Action{SendAdvert{254}}, StateMaster, m1 + time.Second, nil},
-			step{m1 + time.Millisecond, PriorityDelta{0}, nil, StateMaster, m1 + time.Second, nil},
-			step{m1 + time.Second, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + 2*time.Second, nil},
+			// A master whose priority changes advertises it at once.
+			step{m1 - time.Millisecond, PriorityDelta{+200}, []Action{SendAdvert{254}}, StateMaster, m1 - time.Millisecond + time.Second, nil},
+			step{m1 - time.Millisecond + time.Second, Timeout{}, []Action{SendAdvert{254}}, StateMaster, m1 - time.Millisecond + 2*time.Second, nil},
+			step{m1 + time.Second, PriorityDelta{+250}, nil, StateMaster, m1 - time.Millisecond + 2*time.Second, nil}, // still clamped to 254: no change
+			step{m1 + time.Second + time.Millisecond, PriorityDelta{0}, []Action{SendAdvert{100}}, StateMaster, m1 + 2*time.Second + time.Millisecond, nil},
 		)},
 		{"owner priority is never adjusted", func(p *Params) { p.Priority = 255 }, []step{
 			{0, PriorityDelta{-100}, nil, StateInitialize, none, nil},
 			{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
 		}},
 		{"lowered master yields to backup that now wins", nil, then(toMaster(),
-			step{5 * time.Second, PriorityDelta{-1}, nil, StateMaster, m1, nil},
+			step{5 * time.Second, PriorityDelta{-1}, []Action{SendAdvert{99}}, StateMaster, 6 * time.Second, nil},
 			step{5 * time.Second, adv(lowerIP, 100), []Action{SendAdvert{99}, RemoveVIPs{}, ev(StateBackup, StateMaster, 99, ReasonHigherPriority)}, StateBackup,
 				5*time.Second + 3*time.Second + skew99, nil},
 		)},
@@ -265,8 +265,7 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{time.Second, adv(higherIP, 120), nil, StateBackup, time.Second + mdi100, nil},
 			{1500 * time.Millisecond, PriorityDelta{+50}, nil, StateBackup, time.Second + mdi100, nil},
-			{2 * time.Second, adv(higherIP, 120), nil, StateBackup, time.Second + mdi100, ErrLowerPriority},
-			{time.Second + mdi100, Timeout{}, becomeMaster(150, StateBackup, ReasonMasterDown), StateMaster, 2*time.Second + mdi100, nil},
+			{2 * time.Second, adv(higherIP, 120), becomeMaster(150, StateBackup, ReasonPreempt), StateMaster, 3 * time.Second, nil},
 		}},
 
 		// preempt_delay (keepalived semantics).
@@ -274,15 +273,14 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{time.Second, adv(higherIP, 50), nil, StateBackup, time.Second + mdi100, nil},
 			{9 * time.Second, adv(higherIP, 50), nil, StateBackup, 9*time.Second + mdi100, nil},
-			{10 * time.Second, adv(higherIP, 50), nil, StateBackup, 9*time.Second + mdi100, ErrLowerPriority},
-			{9*time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 10*time.Second + mdi100, nil},
+			{10 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 11 * time.Second, nil},
 		}},
 		{"preempt_delay restarts after a higher priority master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
 			startBackup,
 			{20 * time.Second, adv(higherIP, 200), nil, StateBackup, 20*time.Second + mdi100, nil},
 			{21 * time.Second, adv(higherIP, 50), nil, StateBackup, 21*time.Second + mdi100, nil},
 			{30 * time.Second, adv(higherIP, 50), nil, StateBackup, 30*time.Second + mdi100, nil},
-			{31 * time.Second, adv(higherIP, 50), nil, StateBackup, 30*time.Second + mdi100, ErrLowerPriority},
+			{31 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 32 * time.Second, nil},
 		}},
 		{"preempt_delay does not hold off a dead master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
 			startBackup,
@@ -295,8 +293,7 @@ func TestMachine(t *testing.T) {
 				{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
 				{500 * time.Millisecond, adv(higherIP, 255), []Action{SendAdvert{255}, RemoveVIPs{}, ev(StateBackup, StateMaster, 255, ReasonTieBreak)}, StateBackup,
 					500*time.Millisecond + mdi255, nil},
-				{time.Second, adv(higherIP, 254), nil, StateBackup, 500*time.Millisecond + mdi255, ErrLowerPriority},
-				{500*time.Millisecond + mdi255, Timeout{}, becomeMaster(255, StateBackup, ReasonMasterDown), StateMaster, 1500*time.Millisecond + mdi255, nil},
+				{time.Second, adv(higherIP, 254), becomeMaster(255, StateBackup, ReasonPreempt), StateMaster, 2 * time.Second, nil},
 			}},
 		{"priority 254 v2 down interval", func(p *Params) { p.Priority = 254; p.Version = Version2 }, []step{
 			{0, Start{}, []Action{ev(StateBackup, StateInitialize, 254, ReasonStartup)}, StateBackup, mdi254, nil},
@@ -409,10 +406,10 @@ func TestMachineMaster(t *testing.T) {
 	}{
 		{0, Start{}, netip.Addr{}},
 		{time.Second, adv(higherIP, 200), higherIP},
-		{2 * time.Second, adv(lowerIP, 50), lowerIP}, // discarded to preempt, but it is the master now
-		{3 * time.Second, adv(lowerIP, 0), netip.Addr{}},
-		{3*time.Second + sk100, Timeout{}, ownIP},
-		{4 * time.Second, adv(higherIP, 200), higherIP},
+		{2 * time.Second, adv(lowerIP, 50), ownIP}, // preempted the lower-priority master
+		{3 * time.Second, adv(higherIP, 200), higherIP},
+		{4 * time.Second, adv(higherIP, 0), netip.Addr{}},
+		{4*time.Second + sk100, Timeout{}, ownIP},
 		{5 * time.Second, Shutdown{}, netip.Addr{}},
 	}
 	for i, s := range steps {
