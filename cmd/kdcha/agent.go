@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -78,11 +79,16 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		return err
 	}
 	defer d.Close()
+	reg := prometheus.NewRegistry()
 	return nodeServices{
 		log:         log,
 		database:    d,
 		kdc:         cfg.KDC,
 		adminSocket: cfg.Node.AdminSocket,
 		metrics:     cfg.Metrics.Listen,
+		registry:    reg,
+		also: func(ctx context.Context, kdcAddrs []string) error {
+			return haServices{cfg: cfg, log: log, reg: reg, database: d, kdcAddr: localKDCAddr(kdcAddrs)}.run(ctx)
+		},
 	}.run(ctx)
 }

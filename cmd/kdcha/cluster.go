@@ -31,17 +31,27 @@ func clusterInit() *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			tgs := "krbtgt/" + cfg.Realm
-			_, err = d.Get(tgs)
-			switch {
-			case err == nil:
+			created := 0
+			for _, req := range []db.CreateRequest{
+				{Name: "krbtgt/" + cfg.Realm, RandomKey: true},
+				// The agents' health probe exercises preauthentication.
+				{Name: probePrincipal, RandomKey: true, Attributes: &db.Attributes{RequiresPreauth: true}},
+			} {
+				_, err := d.Get(req.Name)
+				if err == nil {
+					continue
+				}
+				if !errors.Is(err, db.ErrNotFound) {
+					return err
+				}
+				if _, err := d.Create(cmd.Context(), req); err != nil {
+					return fmt.Errorf("create %s: %w", req.Name, err)
+				}
+				created++
+			}
+			if created == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "realm %s already initialised in %s\n", cfg.Realm, cfg.Node.DataDir)
 				return nil
-			case !errors.Is(err, db.ErrNotFound):
-				return err
-			}
-			if _, err := d.Create(cmd.Context(), db.CreateRequest{Name: tgs, RandomKey: true}); err != nil {
-				return fmt.Errorf("create %s: %w", tgs, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
 			return nil

@@ -11,7 +11,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
+	"github.com/kdcha/kdcha/notify"
+	"github.com/kdcha/kdcha/vrrp"
 )
 
 // agentConfig is the one configuration file of a node (`kdcha agent
@@ -28,6 +31,13 @@ type agentConfig struct {
 	KDC kdc.Config `yaml:"kdc"`
 	// Metrics is the Prometheus endpoint.
 	Metrics metricsConfig `yaml:"metrics"`
+	// VRRP are the virtual routers that move the VIP (keepalived-compatible).
+	VRRP vrrp.Config `yaml:"vrrp"`
+	// Health are the checks that set the VRRP priority. The agent always
+	// adds a kinit probe of its own KDC unless a kinit check is configured.
+	Health health.Config `yaml:"health"`
+	// Notify sends VRRP transitions to webhooks and scripts.
+	Notify notify.Config `yaml:"notify"`
 }
 
 type nodeConfig struct {
@@ -110,8 +120,11 @@ func (c *agentConfig) validate() error {
 	if _, err := parseEncTypes(c.Database.EncTypes); err != nil {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
-	if err := c.KDC.Validate(); err != nil {
-		errs = append(errs, err)
+	c.Health.ApplyDefaults()
+	for _, v := range []interface{ Validate() error }{c.KDC, c.VRRP, &c.Health, c.Notify} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

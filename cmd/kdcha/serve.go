@@ -34,6 +34,9 @@ type nodeServices struct {
 	// onReady is called once every socket is bound, with the KDC's
 	// addresses (the real port when 0 was asked).
 	onReady func(kdcAddrs []string) error
+	// also, if set, runs beside the KDC (the failover services), given the
+	// KDC's bound addresses.
+	also func(ctx context.Context, kdcAddrs []string) error
 }
 
 // run binds every socket first (so a port in use or a bad address fails
@@ -70,6 +73,9 @@ func (s nodeServices) run(ctx context.Context) error {
 	g.Go(func() error { return admin.NewServer(s.database, s.log).Serve(gctx, adminL) })
 	if metricsL != nil {
 		g.Go(func() error { return serveMetrics(gctx, metricsL, reg) })
+	}
+	if s.also != nil {
+		g.Go(func() error { return s.also(gctx, addrs) })
 	}
 	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(addrs, ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
 	if s.onReady != nil {

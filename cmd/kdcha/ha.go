@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kdcha/kdcha/health"
+	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/notify"
+	"github.com/kdcha/kdcha/vrrp"
+)
+
+// probePrincipal is the principal the agent's own health probe
+// authenticates as. `cluster init` creates it; every node writes its keytab
+// from its local replica, so no node needs a Raft write to start probing.
+const probePrincipal = "kdcha/health"
+
+// haServices are the failover parts of a node: VRRP instances, the health
+// checks that set their priority, and the notifications of their
+// transitions.
+type haServices struct {
+	cfg      *agentConfig
+	log      *slog.Logger
+	reg      prometheus.Registerer
+	database *db.DB
+	// kdcAddr is this node's own KDC address, probed by default.
+	kdcAddr string
+}
+
+// run runs until ctx is cancelled, then lets every instance resign (priority
+// 0 advertisement, VIPs removed) and drains the notifications.
+func (h haServices) run(ctx context.Context) error {
+	dispatcher, err := notify.New(h.cfg.Notify, notify.Options{Node: h.cfg.Node.Name, Logger: h.log, Registerer: h.reg})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := dispatcher.Close(closeCtx); err != nil {
+			h.log.Warn("notifications not all delivered at shutdown", "err", err)
+		}
+	}()
+
+	instances, err := h.openInstances(dispatcher)
+	if err != nil {
+		return err
+	}
+	checks, err := h.checks()
+	if err != nil {
+		return err
+	}
+	// Write the probe's keytab before the first probe runs, so a healthy
+	// node does not start by counting a failure.
+	keytab := h.writeProbeKeytab(nil)
+	healthMetrics, err := health.NewMetrics(h.reg)
+	if err != nil {
+		return fmt.Errorf("health metrics: %w", err)
+	}
+	verdicts := make(chan health.Verdict, 1)
+	runner := health.NewRunner(checks, health.RunnerOptions{
+		OnChange: func(v health.Verdict) { offerLatest(verdicts, v) },
+		Logger:   h.log,
+		Metrics:  healthMetrics,
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, in := range instances {
+		g.Go(func() error { return in.Run(gctx) })
+	}
+	g.Go(func() error { runner.Run(gctx); return nil })
+	g.Go(func() error { applyVerdicts(gctx, instances, verdicts, h.log); return nil })
+	g.Go(func() error { h.refreshProbeKeytab(gctx, keytab); return nil })
+	return g.Wait()
+}
+
+func (h haServices) openInstances(dispatcher *notify.Dispatcher) ([]*vrrp.Instance, error) {
+	if len(h.cfg.VRRP.Instances) == 0 {
+		return nil, nil
+	}
+	metrics, err := vrrp.NewMetrics(h.reg)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp metrics: %w", err)
+	}
+	var out []*vrrp.Instance
+	for _, ic := range h.cfg.VRRP.Instances {
+		vips, err := ic.VIPs()
+		if err != nil {
+			return nil, err
+		}
+		in, err := vrrp.Open(ic, vrrp.InstanceDeps{
+			OnEvent: func(e vrrp.InstanceEvent) {
+				if ev, ok := notifyEvent(e, vips); ok {
+					dispatcher.Publish(ev)
+				}
+			},
+			Log:     h.log,
+			Metrics: metrics,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// notifyEvent turns a VRRP transition into a notification. Leaving for INIT
+// at shutdown is keepalived's STOP; other INIT transitions are not reported.
+func notifyEvent(e vrrp.InstanceEvent, vips []netip.Prefix) (notify.Event, bool) {
+	state := notify.State(e.State.String())
+	if e.State == vrrp.StateInitialize {
+		if e.Reason != vrrp.ReasonShutdown {
+			return notify.Event{}, false
+		}
+		state = notify.StateStop
+	}
+	reason := string(e.Reason)
+	if e.Detail != "" {
+		reason += ": " + e.Detail
+	}
+	return notify.Event{
+		Instance:  e.Instance,
+		State:     state,
+		PrevState: notify.State(e.Previous.String()),
+		Priority:  int(e.Priority),
+		Reason:    reason,
+		VIPs:      vips,
+		Time:      e.Time,
+	}, true
+}
+
+// offerLatest replaces whatever verdict is waiting with v: only the newest
+// one matters, and the health runner must never block on the VRRP side.
+func offerLatest(ch chan health.Verdict, v health.Verdict) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+			select {
+			case <-ch:
+			default:
+			}
+		}
+	}
+}
+
+// applyVerdicts feeds health verdicts to every instance: the summed weights
+// as a priority delta, and a weight-0 failure as a fault.
+func applyVerdicts(ctx context.Context, instances []*vrrp.Instance, verdicts <-chan health.Verdict, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-verdicts:
+			for _, in := range instances {
+				err := in.SetPriorityDelta(ctx, v.Delta)
+				if v.Fault {
+					err = errors.Join(err, in.SetFault(ctx, "health", v.Reason))
+				} else {
+					err = errors.Join(err, in.ClearFault(ctx, "health"))
+				}
+				if err != nil && ctx.Err() == nil {
+					log.Warn("cannot apply health verdict", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// checks returns the configured health checks plus, unless the
+// configuration already has a kinit check, the agent's own: a preauthenticated
+// AS exchange for the probe principal against this node's KDC.
+func (h haServices) checks() ([]health.Check, error) {
+	cfg := h.cfg.Health
+	hasKinit := false
+	for _, c := range cfg.Checks {
+		hasKinit = hasKinit || c.Type == health.CheckKinit
+	}
+	if !hasKinit {
+		cfg.Checks = append(cfg.Checks, health.CheckConfig{
+			Name:      "kinit",
+			Type:      health.CheckKinit,
+			KDC:       h.kdcAddr,
+			Principal: probePrincipal + "@" + h.cfg.Realm,
+			Keytab:    h.probeKeytabPath(),
+		})
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return health.NewChecks(cfg)
+}
+
+func (h haServices) probeKeytabPath() string {
+	return filepath.Join(h.cfg.Node.DataDir, "health.keytab")
+}
+
+// refreshProbeKeytab keeps the probe's keytab equal to the probe
+// principal's current keys in the local replica (a rekey on any node
+// reaches every node through Raft).
+func (h haServices) refreshProbeKeytab(ctx context.Context, last []byte) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		last = h.writeProbeKeytab(last)
+	}
+}
+
+// writeProbeKeytab writes the probe principal's keytab if it differs from
+// last and returns what the file now holds.
+func (h haServices) writeProbeKeytab(last []byte) []byte {
+	kt, err := h.database.Keytab(probePrincipal)
+	if err != nil {
+		h.log.Warn("health probe keytab: probe principal unavailable", "principal", probePrincipal, "err", err)
+		return last
+	}
+	if bytes.Equal(kt, last) {
+		return last
+	}
+	if err := replaceSecretFile(h.probeKeytabPath(), kt); err != nil {
+		h.log.Error("health probe keytab", "path", h.probeKeytabPath(), "err", err)
+		return last
+	}
+	return kt
+}
+
+// replaceSecretFile atomically replaces path with a new 0600 file.
+func replaceSecretFile(path string, data []byte) error {
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	os.Remove(tmp)
+	if err := db.WriteSecretFile(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// localKDCAddr is the address the node's own probe uses: the first KDC
+// address, with a wildcard host replaced by loopback.
+func localKDCAddr(addrs []string) string {
+	if len(addrs) == 0 {
+		return health.DefaultKDC
+	}
+	host, port, err := net.SplitHostPort(addrs[0])
+	if err != nil {
+		return addrs[0]
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
