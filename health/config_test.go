@@ -58,10 +58,10 @@ health:
 	want := []CheckConfig{
 		{Name: "kinit", Type: CheckKinit, KDC: DefaultKDC, Transport: TransportUDP,
 			Principal: "kdcha-probe/node1@EXAMPLE.COM", Keytab: "/var/lib/kdcha/probe.keytab",
-			Interval: time.Second, Timeout: time.Second, Rise: 2, Fall: 3, Weight: w(-253)},
+			Interval: 500 * time.Millisecond, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 2, Weight: w(-253)},
 		{Name: "kinit-tcp", Type: CheckKinit, KDC: "[::1]:8888", Transport: TransportTCP,
 			Principal: "p@EXAMPLE.COM", Keytab: "/k", Service: "host/node1.example.com",
-			Interval: 5 * time.Second, Timeout: time.Second, Rise: 2, Fall: 3, Weight: w(0), InitFail: true},
+			Interval: 5 * time.Second, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 2, Weight: w(0), InitFail: true},
 		{Name: "disk", Type: CheckScript, Script: Command{"/usr/bin/test", "-d", "/var/lib/kdcha"},
 			Interval: 3 * time.Second, Timeout: 3 * time.Second, Rise: 1, Fall: 1, Weight: w(0)},
 		{Name: "list", Type: CheckScript, Script: Command{"/bin/sh", "-c", "exit 0"},
@@ -84,7 +84,7 @@ health:
 	if err != nil || len(checks) != 4 {
 		t.Fatalf("NewChecks: %d checks, %v", len(checks), err)
 	}
-	if checks[1].Track != (TrackParams{Rise: 2, Fall: 3, Weight: 0, InitFail: true}) {
+	if checks[1].Track != (TrackParams{Rise: 2, Fall: 2, Weight: 0, InitFail: true}) {
 		t.Errorf("track params %+v", checks[1].Track)
 	}
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,7 +158,7 @@ func TestRunnerMITFreezeDropsPriority(t *testing.T) {
 	k.signal(t, syscall.SIGSTOP)
 	frozen := time.Now()
 	v := nextVerdict(t, verdicts)
-	if v.Delta != DefaultKinitWeight || !strings.Contains(v.Reason, "kinit failed 3 times: timeout") {
+	if v.Delta != DefaultKinitWeight || !strings.Contains(v.Reason, fmt.Sprintf("kinit failed %d times: timeout", DefaultKinitFall)) {
 		t.Errorf("frozen KDC: verdict %+v, want delta %d with a timeout reason", v, DefaultKinitWeight)
 	}
 	// fall·interval + timeout, with slack for a loaded machine.

@@ -62,16 +62,16 @@ func pct(sorted []time.Duration, q float64) time.Duration {
 
 // TestMeasureDetectionTime freezes a local MIT krb5kdc (SIGSTOP) at a random
 // phase of the probe interval and measures, through the real Runner and
-// Tracker with the default kinit settings (interval 1s, timeout 1s, fall 3,
-// rise 2, weight -253), the time until the published priority delta drops,
+// Tracker with the default kinit settings (interval 500ms, timeout 500ms,
+// fall 2, rise 2, weight -253), the time until the published priority delta drops,
 // then the time from SIGCONT until it is restored.
 //
 // Expected: the first probe starting after the freeze begins within one
 // interval, and fall probes must time out, so
 // (fall-1)·interval + timeout <= detection <= fall·interval + timeout,
-// i.e. 3 s to 4 s. With timeout = interval a probe is always in flight
+// i.e. 1 s to 1.5 s. With timeout = interval a probe is always in flight
 // while the KDC is frozen and is answered as soon as it resumes, so
-// recovery takes (rise-1)·interval = 1 s.
+// recovery takes (rise-1)·interval = 0.5 s.
 func TestMeasureDetectionTime(t *testing.T) {
 	skipUnlessMeasuring(t)
 	k := startMITKDC(t)

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive as real peers.
-packages=(krb5-user krb5-kdc krb5-admin-server keepalived tshark iproute2)
+packages=(krb5-user krb5-kdc krb5-admin-server keepalived tshark iproute2 nftables procps)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
