@@ -44,6 +44,14 @@ func TestHealthProbeAgainstKdcha(t *testing.T) {
 			}
 		}
 	}
+	// The same probe from the command line, as an operator runs it.
+	out := n.kdcha("probe", "--kdc", n.addr, "--principal", "kdcha/health@DEV.KDCHA.TEST", "--keytab", kt, "--count", "20", "--transport", "tcp")
+	if !strings.Contains(out, "n=20 failed=0 p50=") {
+		t.Fatalf("kdcha probe --count 20:\n%s", out)
+	}
+	if out, err := n.run("", kdchaBin, "probe", "--kdc", n.addr, "--principal", "nobody@DEV.KDCHA.TEST", "--keytab", kt); err == nil || !strings.Contains(out, "failed") {
+		t.Fatalf("kdcha probe of an unknown principal: err=%v\n%s", err, out)
+	}
 	if r := probe(health.TransportUDP, "host/missing.example.com"); r.Kind() != health.KindKRBError {
 		t.Fatalf("probe for an unknown service: kind %s (%v), want krb-error", r.Kind(), r.Err)
 	}
