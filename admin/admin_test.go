@@ -30,7 +30,7 @@ func startAPI(t *testing.T) (*Client, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { NewServer(d, log).Serve(ctx, l); close(done) }()
+	go func() { NewServer(d, nil, log).Serve(ctx, l); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; d.Close() })
 	return NewClient(sock), sock
 }

@@ -132,3 +132,20 @@ func (c *Client) Keytab(ctx context.Context, names []string) ([]byte, error) {
 	var out []byte
 	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, KeytabRequest{Names: names}, &out)
 }
+
+// ClusterStatus decodes the node's view of the cluster into out.
+func (c *Client) ClusterStatus(ctx context.Context, out any) error {
+	return c.do(ctx, http.MethodGet, "/v1/cluster/status", nil, nil, out)
+}
+
+// Leave removes the node from its cluster.
+func (c *Client) Leave(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/cluster/leave", nil, nil, nil)
+}
+
+// Backup returns a consistent backup of the database (sealed keys; the
+// master key is not included).
+func (c *Client) Backup(ctx context.Context) ([]byte, error) {
+	var out []byte
+	return out, c.do(ctx, http.MethodGet, "/v1/cluster/backup", nil, nil, &out)
+}

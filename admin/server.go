@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,8 +20,11 @@ import (
 type Store interface {
 	Realm() string
 	Create(ctx context.Context, req db.CreateRequest) (*db.Principal, error)
-	Get(name string) (*db.Principal, error)
-	List() []*db.Principal
+	// GetFresh and ListFresh read after the replica has caught up with
+	// every write acknowledged anywhere in the cluster, so an admin read
+	// right after a write through another node sees it.
+	GetFresh(ctx context.Context, name string) (*db.Principal, error)
+	ListFresh(ctx context.Context) ([]*db.Principal, error)
 	Modify(ctx context.Context, name string, m db.Modification) (*db.Principal, error)
 	SetPassword(ctx context.Context, name, password string) (*db.Principal, error)
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
@@ -29,19 +33,31 @@ type Store interface {
 	Keytab(names ...string) ([]byte, error)
 }
 
+// Cluster is what the API needs for cluster administration.
+type Cluster interface {
+	// Status returns the cluster as this node sees it (JSON-encodable).
+	Status(ctx context.Context) (any, error)
+	// Leave removes this node from the cluster.
+	Leave(ctx context.Context) error
+	// Backup writes a consistent backup of the database to w.
+	Backup(ctx context.Context, w io.Writer) error
+}
+
 // maxBody caps request bodies; admin requests are a few hundred bytes.
 const maxBody = 1 << 20
 
 // Server serves the admin API for one Store.
 type Server struct {
-	store Store
-	log   *slog.Logger
-	mux   *http.ServeMux
+	store   Store
+	cluster Cluster
+	log     *slog.Logger
+	mux     *http.ServeMux
 }
 
-// NewServer returns the API handler.
-func NewServer(store Store, log *slog.Logger) *Server {
-	s := &Server{store: store, log: log, mux: http.NewServeMux()}
+// NewServer returns the API handler; cluster may be nil (no cluster
+// endpoints).
+func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
+	s := &Server{store: store, cluster: cluster, log: log, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /v1/principals", s.list)
 	s.mux.HandleFunc("GET /v1/principal", s.get)
 	s.mux.HandleFunc("POST /v1/principal", s.add)
@@ -50,6 +66,11 @@ func NewServer(store Store, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/principal/password", s.setPassword)
 	s.mux.HandleFunc("POST /v1/principal/rekey", s.rekey)
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
+	if cluster != nil {
+		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
+		s.mux.HandleFunc("POST /v1/cluster/leave", s.clusterLeave)
+		s.mux.HandleFunc("GET /v1/cluster/backup", s.clusterBackup)
+	}
 	return s
 }
 
@@ -103,7 +124,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	ps := s.store.List()
+	ps, err := s.store.ListFresh(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	out := make([]PrincipalInfo, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, infoOf(p))
@@ -112,7 +137,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Get(r.URL.Query().Get("name"))
+	p, err := s.store.GetFresh(r.Context(), r.URL.Query().Get("name"))
 	s.reply(w, "get", p, err)
 }
 
@@ -142,7 +167,7 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	cur, err := s.store.Get(name)
+	cur, err := s.store.GetFresh(r.Context(), name)
 	if err != nil {
 		s.reply(w, "modify", nil, err)
 		return
@@ -197,6 +222,37 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(b)
+}
+
+func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.cluster.Status(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) clusterLeave(w http.ResponseWriter, r *http.Request) {
+	if err := s.cluster.Leave(r.Context()); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.log.Warn("node left the cluster on admin request")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) clusterBackup(w http.ResponseWriter, r *http.Request) {
+	// Buffer the backup so that a failure half-way is an error status,
+	// not a truncated file that looks complete.
+	var buf bytes.Buffer
+	if err := s.cluster.Backup(r.Context(), &buf); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.log.Info("backup taken", "bytes", buf.Len())
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Write(buf.Bytes())
 }
 
 // reply answers with the principal or the error, and logs the change.

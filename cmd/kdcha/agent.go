@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-
-	"github.com/kdcha/kdcha/kdc/db"
 )
 
 func newAgentCommand() *cobra.Command {
@@ -49,46 +44,27 @@ func newCheckConfigCommand() *cobra.Command {
 	return cmd
 }
 
-// openDatabase opens the node's database as the config describes.
-func openDatabase(cfg *agentConfig, create bool) (*db.DB, error) {
-	level, _ := parseLogLevel(cfg.Node.LogLevel)
-	etypes, _ := parseEncTypes(cfg.Database.EncTypes)
-	d, err := db.Open(db.Options{
-		DataDir:         filepath.Join(cfg.Node.DataDir, "db"),
-		Realm:           cfg.Realm,
-		MasterKeyPath:   cfg.Database.MasterKeyFile,
-		CreateIfMissing: create,
-		NodeID:          cfg.Node.Name,
-		EncTypes:        etypes,
-		Logger:          newLogger(level),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return d, nil
-}
-
 func runAgent(ctx context.Context, cfg *agentConfig) error {
 	level, _ := parseLogLevel(cfg.Node.LogLevel)
 	log := newLogger(level)
-	d, err := openDatabase(cfg, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no principal database under %s: run `kdcha cluster init --config FILE` first", cfg.Node.DataDir)
-	}
+	m, err := openMember(cfg, log, memberOpen, nil)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer m.Close()
+	go m.ensureMembership(ctx)
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.collectors()...)
 	return nodeServices{
 		log:         log,
-		database:    d,
+		database:    m.db,
+		cluster:     m,
 		kdc:         cfg.KDC,
 		adminSocket: cfg.Node.AdminSocket,
 		metrics:     cfg.Metrics.Listen,
 		registry:    reg,
 		also: func(ctx context.Context, kdcAddrs []string) error {
-			return haServices{cfg: cfg, log: log, reg: reg, database: d, kdcAddr: localKDCAddr(kdcAddrs)}.run(ctx)
+			return haServices{cfg: cfg, log: log, reg: reg, database: m.db, kdcAddr: localKDCAddr(kdcAddrs)}.run(ctx)
 		},
 	}.run(ctx)
 }

@@ -3,60 +3,279 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
 )
 
 func newClusterCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "cluster", Short: "Create and manage the node's cluster"}
-	cmd.AddCommand(clusterInit())
+	cmd := &cobra.Command{Use: "cluster", Short: "Create, join, inspect and back up the cluster of KDC nodes"}
+	cmd.AddCommand(clusterInit(), clusterToken(), clusterJoin(), clusterLeave(), clusterStatus(), clusterBackup(), clusterRestore())
 	return cmd
+}
+
+// configFlag adds the usual --config flag.
+func configFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVarP(path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
+}
+
+// realmPrincipals are created with every new realm: the TGS, and the
+// principal of the agents' own health probe (which exercises preauth).
+func realmPrincipals(realm string) []db.CreateRequest {
+	return []db.CreateRequest{
+		{Name: "krbtgt/" + realm, RandomKey: true},
+		{Name: probePrincipal, RandomKey: true, Attributes: &db.Attributes{RequiresPreauth: true}},
+	}
 }
 
 func clusterInit() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "init --config FILE",
-		Short: "Create the realm on the first node: master key, empty database, krbtgt",
+		Short: "Create the realm on the first node: master key, cluster credentials, database, krbtgt",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
 			}
-			d, err := openDatabase(cfg, true)
+			if cfg.clustered() {
+				if _, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name); err != nil {
+					return err
+				}
+			}
+			m, err := openMember(cfg, quietLogger(), memberInit, nil)
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			created := 0
-			for _, req := range []db.CreateRequest{
-				{Name: "krbtgt/" + cfg.Realm, RandomKey: true},
-				// The agents' health probe exercises preauthentication.
-				{Name: probePrincipal, RandomKey: true, Attributes: &db.Attributes{RequiresPreauth: true}},
-			} {
-				_, err := d.Get(req.Name)
-				if err == nil {
-					continue
-				}
-				if !errors.Is(err, db.ErrNotFound) {
-					return err
-				}
-				if _, err := d.Create(cmd.Context(), req); err != nil {
+			defer m.Close()
+			for _, req := range realmPrincipals(cfg.Realm) {
+				if _, err := m.db.Create(cmd.Context(), req); err != nil {
 					return fmt.Errorf("create %s: %w", req.Name, err)
 				}
-				created++
-			}
-			if created == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "realm %s already initialised in %s\n", cfg.Realm, cfg.Node.DataDir)
-				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
+			if cfg.clustered() {
+				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s, then on the new node: kdcha cluster join %s --token TOKEN --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
+	configFlag(cmd, &path)
 	return cmd
 }
+
+func clusterToken() *cobra.Command {
+	var (
+		path string
+		ttl  time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "token --config FILE",
+		Short: "Print a join token for a new node (valid on this node, for --ttl)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			if !cfg.clustered() {
+				return errors.New("cluster.listen is not set in the config: this node is not part of a cluster")
+			}
+			tok, err := cluster.NewJoinToken(cfg.credentialsDir(), ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	configFlag(cmd, &path)
+	cmd.Flags().DurationVar(&ttl, "ttl", cluster.DefaultTokenTTL, "how long the token is valid")
+	return cmd
+}
+
+func clusterJoin() *cobra.Command {
+	var path, token string
+	cmd := &cobra.Command{
+		Use:   "join ADDRESS --token TOKEN --config FILE",
+		Short: "Join the cluster a member at ADDRESS (its cluster address) belongs to",
+		Long: `Verifies the member against the CA fingerprint in the token, proves the token,
+receives this node's certificate, the realm and the master key over TLS, and
+writes them under data_dir. Then start the agent: it adds itself to the
+cluster and catches up from a snapshot.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			if !cfg.clustered() {
+				return errors.New("cluster.listen is not set in the config: set this node's cluster address first")
+			}
+			if token == "" {
+				return errors.New("give the join token with --token (from `kdcha cluster token` on a member)")
+			}
+			if ok, err := db.Initialized(cfg.dbDir()); err != nil || ok {
+				return fmt.Errorf("%s already holds a database: a node joins with an empty data_dir", cfg.Node.DataDir)
+			}
+			if _, err := os.Stat(cfg.masterKeyPath()); err == nil {
+				return fmt.Errorf("master key %s already exists: a node joins with an empty data_dir", cfg.masterKeyPath())
+			}
+			ccfg := cfg.Cluster.WithDefaults()
+			_, adm, err := cluster.JoinCluster(cmd.Context(), args[0], token, cfg.Node.Name, ccfg.Advertise, cfg.credentialsDir(), ccfg.RequestTimeout)
+			if err != nil {
+				return fmt.Errorf("join %s: %w", args[0], err)
+			}
+			if adm.Realm != cfg.Realm {
+				return fmt.Errorf("the cluster at %s serves realm %s, the config says %s", args[0], adm.Realm, cfg.Realm)
+			}
+			if err := os.MkdirAll(filepath.Dir(cfg.masterKeyPath()), 0o700); err != nil {
+				return err
+			}
+			if err := db.WriteSecretFile(cfg.masterKeyPath(), adm.MasterKey); err != nil {
+				return fmt.Errorf("write master key: %w", err)
+			}
+			if err := db.WriteSecretFile(cfg.seedFile(), []byte(args[0]+"\n")); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "joined realm %s through %s; start the node with: kdcha agent --config %s\n", adm.Realm, args[0], path)
+			return nil
+		},
+	}
+	configFlag(cmd, &path)
+	cmd.Flags().StringVar(&token, "token", "", "join token from `kdcha cluster token` on a member")
+	return cmd
+}
+
+func clusterLeave() *cobra.Command {
+	return &cobra.Command{
+		Use:   "leave",
+		Short: "Remove the local node from the cluster (then stop its agent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := adminClient(cmd).Leave(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "this node left the cluster; stop its agent and wipe its data_dir before it joins again")
+			return nil
+		},
+	}
+}
+
+func clusterStatus() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show members, leader, term, commit/applied index and each member's lag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var v clusterView
+			if err := adminClient(cmd).ClusterStatus(cmd.Context(), &v); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), v)
+			}
+			s := v.Self
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "node %s: %s, term %d, leader %s (%s)\n", s.NodeID, s.State, s.Term, orNone(s.LeaderID), orNone(s.LeaderAddress))
+			fmt.Fprintf(w, "last index %d, commit %d, applied %d, %d principals\n\n", s.LastIndex, s.CommitIndex, s.AppliedIndex, s.Principals)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tSTATE\tAPPLIED\tLAG")
+			for _, m := range v.Members {
+				if m.Error != "" {
+					fmt.Fprintf(tw, "%s\t%s\t%v\tunreachable: %s\t-\t-\n", m.ID, m.Address, m.Voter, m.Error)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\t%d\n", m.ID, m.Address, m.Voter, m.State, m.AppliedIndex, m.Lag)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func clusterBackup() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "backup -o FILE",
+		Short: "Write a consistent backup of the database (keys stay sealed: keep the master key stash too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return errors.New("give the backup file with -o FILE")
+			}
+			if _, err := os.Lstat(out); err == nil {
+				return fmt.Errorf("%s already exists; not overwriting it", out)
+			}
+			b, err := adminClient(cmd).Backup(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := db.WriteSecretFile(out, b); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, len(b))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "backup file to create (must not exist)")
+	return cmd
+}
+
+func clusterRestore() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP --config FILE",
+		Short: "Create a new cluster (its first node) from a backup; needs the realm's master key stash at its configured path",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if cfg.clustered() {
+				if _, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name); err != nil {
+					return err
+				}
+			}
+			m, err := openMember(cfg, quietLogger(), memberRestore, f)
+			if err != nil {
+				return err
+			}
+			n := len(m.db.List())
+			if err := m.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %d principals of realm %s into %s; start the node with: kdcha agent --config %s\n", n, cfg.Realm, cfg.Node.DataDir, path)
+			return nil
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+// quietLogger is for one-shot commands: warnings and errors only.
+func quietLogger() *slog.Logger { return newLogger(slog.LevelWarn) }

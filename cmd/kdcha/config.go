@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/notify"
@@ -31,6 +32,9 @@ type agentConfig struct {
 	KDC kdc.Config `yaml:"kdc"`
 	// Metrics is the Prometheus endpoint.
 	Metrics metricsConfig `yaml:"metrics"`
+	// Cluster joins this node to others replicating the database over
+	// mutual TLS; without cluster.listen the node is a cluster of one.
+	Cluster cluster.Config `yaml:"cluster"`
 	// VRRP are the virtual routers that move the VIP (keepalived-compatible).
 	VRRP vrrp.Config `yaml:"vrrp"`
 	// Health are the checks that set the VRRP priority. The agent always
@@ -121,6 +125,11 @@ func (c *agentConfig) validate() error {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
 	c.Health.ApplyDefaults()
+	if c.clustered() {
+		if err := c.Cluster.WithDefaults().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, v := range []interface{ Validate() error }{c.KDC, c.VRRP, &c.Health, c.Notify} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)

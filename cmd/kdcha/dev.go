@@ -73,6 +73,7 @@ func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
 	return nodeServices{
 		log:         log,
 		database:    database,
+		cluster:     &member{log: log, db: database},
 		kdc:         cfg,
 		adminSocket: sock,
 		onReady: func(addrs []string) error {

@@ -27,6 +27,7 @@ import (
 type nodeServices struct {
 	log         *slog.Logger
 	database    *db.DB
+	cluster     admin.Cluster
 	kdc         kdc.Config
 	adminSocket string
 	metrics     string // listen address; "" disables
@@ -70,7 +71,7 @@ func (s nodeServices) run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx) })
-	g.Go(func() error { return admin.NewServer(s.database, s.log).Serve(gctx, adminL) })
+	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, adminL) })
 	if metricsL != nil {
 		g.Go(func() error { return serveMetrics(gctx, metricsL, reg) })
 	}

@@ -93,32 +93,27 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 		attrs = *req.Attributes
 	}
 
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	kvno, exists := d.fsm.keyPlan(name, aliases)
-	if exists {
-		return nil, fmt.Errorf("create %s: %w", name, ErrExists)
-	}
-	sealed, err := sealKeys(d.mk, name, kvno, keys)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	return d.propose(ctx, &command{
-		Op:               opCreate,
-		Name:             name,
-		KVNO:             kvno,
-		Keys:             sealed,
-		Attributes:       &attrs,
-		MaxLife:          &req.MaxLife,
-		MaxRenewableLife: &req.MaxRenewableLife,
-		Aliases:          &aliases,
+	return d.proposeKeys(ctx, name, aliases, keys, func(kvno uint32, exists bool, sealed []sealedKey) (*command, error) {
+		if exists {
+			return nil, fmt.Errorf("create %s: %w", name, ErrExists)
+		}
+		return &command{
+			Op:               opCreate,
+			Name:             name,
+			KVNO:             kvno,
+			Keys:             sealed,
+			Attributes:       &attrs,
+			MaxLife:          &req.MaxLife,
+			MaxRenewableLife: &req.MaxRenewableLife,
+			Aliases:          &aliases,
+		}, nil
 	})
 }
 
 // Modify changes attributes, limits or aliases of a principal (by name or
 // alias). Keys and kvno are untouched.
 func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principal, error) {
-	p, err := d.Get(name)
+	p, err := d.target(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +143,7 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 // SetPassword replaces a principal's keys with keys derived from password,
 // at the next kvno.
 func (d *DB) SetPassword(ctx context.Context, name, password string) (*Principal, error) {
-	p, err := d.Get(name)
+	p, err := d.target(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +163,7 @@ func (d *DB) SetPassword(ctx context.Context, name, password string) (*Principal
 
 // Rekey gives a principal new random keys at the next kvno.
 func (d *DB) Rekey(ctx context.Context, name string) (*Principal, error) {
-	p, err := d.Get(name)
+	p, err := d.target(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -184,23 +179,20 @@ func (d *DB) Rekey(ctx context.Context, name string) (*Principal, error) {
 }
 
 func (d *DB) setKeys(ctx context.Context, name string, keys []plainKey) (*Principal, error) {
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	kvno, exists := d.fsm.keyPlan(name, nil)
-	if !exists {
-		return nil, fmt.Errorf("set keys of %s: %w", name, ErrNotFound)
-	}
-	sealed, err := sealKeys(d.mk, name, kvno, keys)
-	if err != nil {
-		return nil, fmt.Errorf("set keys of %s: %w", name, err)
-	}
-	return d.propose(ctx, &command{Op: opSetKeys, Name: name, KVNO: kvno, Keys: sealed})
+	return d.proposeKeys(ctx, name, nil, keys, func(kvno uint32, exists bool, sealed []sealedKey) (*command, error) {
+		if !exists {
+			return nil, fmt.Errorf("set keys of %s: %w", name, ErrNotFound)
+		}
+		return &command{Op: opSetKeys, Name: name, KVNO: kvno, Keys: sealed}, nil
+	})
 }
 
 // SetLocked locks or unlocks a principal (lockout transitions are the only
-// lockout state that is replicated; failure counters stay node-local).
+// lockout state that is replicated; failure counters stay node-local). The
+// unlocked->locked transition sets Principal.LockedAt, which re-locking
+// keeps, so the KDC can expire a lockout without another write.
 func (d *DB) SetLocked(ctx context.Context, name string, locked bool) (*Principal, error) {
-	p, err := d.Get(name)
+	p, err := d.target(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +210,7 @@ func (d *DB) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	p, err := d.find(canon)
+	p, err := d.target(ctx, canon)
 	if err != nil {
 		return err
 	}
@@ -229,28 +221,6 @@ func (d *DB) Delete(ctx context.Context, name string) error {
 	defer d.writeMu.Unlock()
 	_, err = d.propose(ctx, &command{Op: opDelete, Name: p.Name})
 	return err
-}
-
-// propose stamps, encodes and commits c, and unpacks the FSM's result.
-func (d *DB) propose(ctx context.Context, c *command) (*Principal, error) {
-	c.Time = time.Now().UTC()
-	b, err := encodeCommand(c)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := d.node.Apply(ctx, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", c.Op, c.Name, err)
-	}
-	res, ok := resp.(*applyResult)
-	if !ok {
-		return nil, fmt.Errorf("%s %s: unexpected FSM result %T", c.Op, c.Name, resp)
-	}
-	if res.Err != nil {
-		return nil, res.Err
-	}
-	d.log.Info("principal changed", "op", c.Op, "principal", c.Name)
-	return res.Principal, nil
 }
 
 // canonical canonicalises name in this realm and returns its components.

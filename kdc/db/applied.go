@@ -24,13 +24,26 @@ const appliedSaveInterval = time.Second
 // replayCommitted applies the locally stored log entries after the FSM's
 // current position up to the recorded applied index. Raft may be applying
 // the same entries concurrently; the FSM applies each index once.
-func replayCommitted(store *raftboltdb.BoltStore, f *fsm) (int, error) {
+//
+// It starts after the latest snapshot too: the FSM's position is the last
+// *command* it applied, and a snapshot taken after later non-command entries
+// (a membership change, a leader's no-op) or installed by a leader covers
+// indexes that this node's log never held.
+func replayCommitted(store *raftboltdb.BoltStore, snaps raft.SnapshotStore, f *fsm) (int, error) {
 	upTo, err := store.GetUint64(appliedKey)
 	if err != nil && !errors.Is(err, raftboltdb.ErrKeyNotFound) {
 		return 0, fmt.Errorf("read recorded applied index: %w", err)
 	}
+	from := f.appliedIndex()
+	metas, err := snaps.List()
+	if err != nil {
+		return 0, fmt.Errorf("list snapshots: %w", err)
+	}
+	if len(metas) > 0 {
+		from = max(from, metas[0].Index)
+	}
 	n := 0
-	for i := f.appliedIndex() + 1; i <= upTo; i++ {
+	for i := from + 1; i <= upTo; i++ {
 		var l raft.Log
 		if err := store.GetLog(i, &l); err != nil {
 			return n, fmt.Errorf("replay committed raft entry %d of %d: %w", i, upTo, err)

@@ -1,12 +1,8 @@
 package db
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"testing"
-
-	"github.com/hashicorp/raft"
 )
 
 // BenchmarkCreate measures committed writes per second on one node
@@ -43,7 +39,7 @@ func BenchmarkOpen(b *testing.B) {
 				}
 			}
 			if snapshot {
-				if err := d.node.(*raftNode).r.Snapshot().Error(); err != nil {
+				if err := d.node.r.Snapshot().Error(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -65,50 +61,6 @@ func BenchmarkOpen(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkRestore measures loading N principals from a snapshot into the
-// FSM and index (decoding, unsealing every key), without Raft's election.
-func BenchmarkRestore(b *testing.B) {
-	const n = 10000
-	mk := testMasterKey(b)
-	src := newFSM(testRealm, mk, newIndex(testRealm), testLogger())
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("svc/host%d@%s", i, testRealm)
-		comps, realm, _ := ParseName(name, "")
-		pk, err := randomKeys(comps, realm, DefaultEncTypes)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sk, err := sealKeys(mk, name, 1, pk)
-		if err != nil {
-			b.Fatal(err)
-		}
-		data, err := encodeCommand(&command{Op: opCreate, Name: name, KVNO: 1, Keys: sk})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res := src.Apply(&raft.Log{Index: uint64(i + 1), Data: data}).(*applyResult); res.Err != nil {
-			b.Fatal(res.Err)
-		}
-	}
-	snap, err := src.Snapshot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sink := &memSink{}
-	if err := snap.Persist(sink); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(sink.Len()))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		dst := newFSM(testRealm, mk, newIndex(testRealm), testLogger())
-		if err := dst.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "principals/s")
 }
 
 // BenchmarkSimilar measures one "did you mean" query against 10000 names

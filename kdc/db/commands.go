@@ -10,7 +10,8 @@ import (
 // Raft log. The FSM rejects (and logs at error level) versions it does not
 // know instead of guessing at them. Rejecting is deterministic only among
 // nodes of the same build, so a new version must not be proposed until
-// every node understands it (gating that is part of the multi-node work).
+// every node understands it. Nothing enforces that yet: upgrade every node
+// before using a change that needs a new version.
 const commandVersion = 1
 
 // op names one kind of replicated change.

@@ -1,14 +1,18 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // Options configure Open.
@@ -40,6 +44,35 @@ type Options struct {
 	// replay its log; default 15 s.
 	StartTimeout time.Duration
 
+	// Transport carries Raft between nodes (in the product, the cluster
+	// package's mutual-TLS stream layer wrapped in raft.NewNetworkTransport).
+	// Nil means an unauthenticated TCP transport on RaftBindAddr, which is
+	// only fit for a single node or a dev setup. Open takes ownership, also
+	// when it fails: Close (or the failing Open) closes it.
+	Transport raft.Transport
+	// Join marks a fresh data dir as a node that an existing cluster's
+	// leader will add (AddVoter): Open does not bootstrap a configuration
+	// and does not wait for leadership; the node serves an empty replica
+	// until the leader sends it a snapshot and the log. Without Join a fresh
+	// data dir bootstraps a one-voter cluster (the first node, or dev). It
+	// changes nothing for a data dir with Raft state: a restarting member
+	// rejoins by itself.
+	Join bool
+	// Forward sends an encoded request (see HandleForwarded) to the current
+	// leader and returns its encoded reply. It is how a follower writes;
+	// nil means writes on a follower fail with ErrNotLeader. The leader's
+	// address is (*DB).Status().Leader.
+	Forward func(ctx context.Context, req []byte) ([]byte, error)
+	// RestoreFrom, on a fresh data dir without Join, initialises the new
+	// one-voter cluster from a Backup of this realm sealed with this master
+	// key (the stash must exist; it is never created then). Open refuses it
+	// for a data dir that already holds a database, and checks the whole
+	// backup before creating anything.
+	RestoreFrom io.Reader
+	// SnapshotThreshold is how many log entries trigger a Raft snapshot;
+	// default 2048.
+	SnapshotThreshold uint64
+
 	// raftHeartbeat overrides Raft's heartbeat/election timeout (tests).
 	raftHeartbeat time.Duration
 }
@@ -58,8 +91,12 @@ type DB struct {
 	mk     *MasterKey
 	idx    *index
 	fsm    *fsm
-	node   node
-	log    *slog.Logger
+	node   *raftNode
+	// forward reaches the leader from a follower (nil: writes need to
+	// happen on the leader).
+	forward func(ctx context.Context, req []byte) ([]byte, error)
+	metrics *metrics
+	log     *slog.Logger
 
 	// writeMu serialises local proposals so that the kvno a proposer seals
 	// for is still the next one when its command is applied.
@@ -71,52 +108,94 @@ type DB struct {
 var _ Reader = (*DB)(nil)
 
 // Open opens (or, with CreateIfMissing, creates) the database in
-// opts.DataDir, starts the single-node Raft and returns once the index holds
-// every committed change.
+// opts.DataDir and starts its Raft node. A node that is the only voter
+// (the first node of a cluster, or dev) returns once it leads and its index
+// holds every committed change; a member of a larger cluster, or a joining
+// node, returns at once and serves its replica while Raft catches up.
 func Open(opts Options) (*DB, error) {
+	d, err := open(opts)
+	if err != nil && opts.Transport != nil {
+		// Raft closes it on the paths where it started; closing is
+		// idempotent, so the caller has a single rule.
+		if c, ok := opts.Transport.(raft.WithClose); ok {
+			c.Close()
+		}
+	}
+	return d, err
+}
+
+func open(opts Options) (*DB, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
-	// A stash is only ever created together with a new database: a missing
-	// stash for an existing one is a lost key, and a new key cannot open it.
-	_, statErr := os.Stat(filepath.Join(opts.DataDir, metaFile))
-	fresh := errors.Is(statErr, fs.ErrNotExist)
-	mk, err := openMasterKey(opts.MasterKeyPath, opts.CreateIfMissing && fresh)
+	// A stash is only ever created together with a new database that
+	// starts a cluster: a missing stash for an existing one is a lost key,
+	// and a joining node or a restore needs the realm's existing key.
+	initialized, err := Initialized(opts.DataDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inspect data dir %s: %w", opts.DataDir, err)
 	}
-	nodeID, err := initDataDir(opts.DataDir, opts.Realm, opts.NodeID, mk, opts.CreateIfMissing)
+	fresh := !initialized
+	if opts.RestoreFrom != nil && !fresh {
+		return nil, fmt.Errorf("%w: Options.RestoreFrom needs a fresh data dir; %s already holds a database", ErrInvalid, opts.DataDir)
+	}
+	createKey := opts.CreateIfMissing && fresh && !opts.Join && opts.RestoreFrom == nil
+	mk, err := openMasterKey(opts.MasterKeyPath, createKey)
 	if err != nil {
 		return nil, err
 	}
 	log := opts.Logger.With("realm", opts.Realm)
 	idx := newIndex(opts.Realm)
 	f := newFSM(opts.Realm, mk, idx, log)
+	var backup *backupImage
+	if opts.RestoreFrom != nil {
+		// Checked in full before the data dir is created, so that a wrong
+		// backup leaves nothing behind.
+		if backup, err = readBackup(opts.RestoreFrom, f); err != nil {
+			return nil, err
+		}
+	}
+	m, err := initDataDir(opts.DataDir, opts.Realm, opts.NodeID, mk, opts.CreateIfMissing, opts.Join)
+	if err != nil {
+		return nil, err
+	}
+	met := newMetrics()
+	f.persisted = func(d time.Duration) { met.snapshotPersist.Observe(d.Seconds()) }
 	start := time.Now()
 	n, err := startRaft(raftConfig{
-		dataDir:      opts.DataDir,
-		bindAddr:     opts.RaftBindAddr,
-		nodeID:       nodeID,
-		heartbeat:    opts.raftHeartbeat,
-		startTimeout: opts.StartTimeout,
-		log:          log,
-	}, f)
+		dataDir:           opts.DataDir,
+		bindAddr:          opts.RaftBindAddr,
+		nodeID:            m.NodeID,
+		transport:         opts.Transport,
+		bootstrap:         !m.Join,
+		snapshotThreshold: opts.SnapshotThreshold,
+		heartbeat:         opts.raftHeartbeat,
+		startTimeout:      opts.StartTimeout,
+		log:               log,
+	}, f, met.leaderChanges.Inc)
+	if err == nil && backup != nil {
+		if err = n.restore(backup, opts.StartTimeout); err != nil {
+			n.Shutdown()
+		}
+	}
 	if err != nil {
 		if rerr := f.restoreError(); rerr != nil {
 			err = fmt.Errorf("%w: %w", err, rerr)
 		}
 		return nil, fmt.Errorf("open principal database in %s: %w", opts.DataDir, err)
 	}
-	log.Info("principal database open", "dir", opts.DataDir, "principals", len(idx.list()),
-		"revision", f.revision(), "took", time.Since(start).Round(time.Millisecond))
+	log.Info("principal database open", "dir", opts.DataDir, "node", m.NodeID, "state", n.State(),
+		"principals", f.count(), "revision", f.revision(), "took", time.Since(start).Round(time.Millisecond))
 	return &DB{
-		realm:  opts.Realm,
-		etypes: opts.EncTypes,
-		mk:     mk,
-		idx:    idx,
-		fsm:    f,
-		node:   n,
-		log:    log,
+		realm:   opts.Realm,
+		etypes:  opts.EncTypes,
+		mk:      mk,
+		idx:     idx,
+		fsm:     f,
+		node:    n,
+		forward: opts.Forward,
+		metrics: met,
+		log:     log,
 	}, nil
 }
 
@@ -145,6 +224,9 @@ func (o *Options) fill() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Join && o.RestoreFrom != nil {
+		return fmt.Errorf("%w: Options.Join and Options.RestoreFrom exclude each other (a restore starts a new cluster)", ErrInvalid)
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 15 * time.Second
@@ -193,7 +275,7 @@ func (d *DB) Status() Status {
 		Leader:     addr,
 		LeaderID:   id,
 		Revision:   d.fsm.revision(),
-		Principals: len(d.idx.list()),
+		Principals: d.fsm.count(),
 	}
 }
 

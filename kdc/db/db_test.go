@@ -289,7 +289,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 			}
 		}
 		if !snapshot {
-			if err := d2.node.(*raftNode).r.Snapshot().Error(); err != nil {
+			if err := d2.node.r.Snapshot().Error(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -414,7 +414,7 @@ func TestCorruptSnapshotIsReported(t *testing.T) {
 			if _, err := d.Create(testCtx(t), CreateRequest{Name: "alice", RandomKey: true}); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.node.(*raftNode).r.Snapshot().Error(); err != nil {
+			if err := d.node.r.Snapshot().Error(); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.Close(); err != nil {
@@ -569,7 +569,7 @@ func TestApplyHonoursContext(t *testing.T) {
 
 func TestWritesFailFastWithoutLeader(t *testing.T) {
 	d := openTestDB(t, t.TempDir())
-	if err := d.node.(*raftNode).r.Shutdown().Error(); err != nil {
+	if err := d.node.r.Shutdown().Error(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -592,7 +592,7 @@ func TestLostQuorum(t *testing.T) {
 	if _, err := d.Create(ctx, CreateRequest{Name: "alice", RandomKey: true}); err != nil {
 		t.Fatal(err)
 	}
-	r := d.node.(*raftNode).r
+	r := d.node.r
 	// Never commits (the ghost never acks); it ends when leadership is lost.
 	r.AddVoter("ghost", "127.0.0.1:1", 0, time.Second)
 	deadline := time.Now().Add(5 * time.Second)
@@ -620,7 +620,7 @@ func TestLostQuorum(t *testing.T) {
 	// A crash: copy the directory of the running node once the applied
 	// index has been recorded in the background.
 	crashed := filepath.Join(t.TempDir(), "crashed")
-	n := d.node.(*raftNode)
+	n := d.node
 	for deadline := time.Now().Add(3 * appliedSaveInterval); ; time.Sleep(50 * time.Millisecond) {
 		if saved, _ := n.store.GetUint64(appliedKey); saved >= d.fsm.appliedIndex() {
 			break
@@ -676,7 +676,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	if _, err := d.Create(testCtx(t), CreateRequest{Name: "alice", Password: ptr(password)}); !errors.Is(err, ErrExists) {
 		t.Fatal(err)
 	}
-	if err := d.node.(*raftNode).r.Snapshot().Error(); err != nil {
+	if err := d.node.r.Snapshot().Error(); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {

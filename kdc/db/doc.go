@@ -13,23 +13,31 @@
 //   - the in-memory index of decrypted principals that answers Lookup and
 //     Similar without disk or network I/O (index.go), and the canonical
 //     name check shared by the FSM and the index (names.go);
-//   - the Raft node behind a small interface, with raft-boltdb/v2 log and
-//     stable stores, file snapshots and a TCP transport (node.go,
-//     raftlog.go routes Raft's logs to slog), and the replay of committed
-//     entries at start so that a node restarting without quorum still
-//     serves its full replica (applied.go);
-//   - Open/Close, data directory metadata (realm, master key check) and the
-//     admin operations (db.go, meta.go, admin.go), and new private files
-//     written whole or not at all (files.go);
-//   - MIT keytab export (keytab.go);
-//   - an in-memory Reader and key derivation for tests of the KDC
-//     (static.go); the product always reads through a DB.
+//   - the Raft node: raft-boltdb/v2 log and stable stores, file snapshots,
+//     the transport the caller gives (or plain TCP for one node/dev),
+//     bootstrap of a first node versus a joining one (node.go, raftlog.go
+//     routes Raft's logs to slog), and the replay of committed entries at
+//     start so that a node restarting without quorum still serves its full
+//     replica (applied.go);
+//   - multi-node operation: proposing a change on the leader or, through
+//     a caller-supplied function, forwarding it from a follower and
+//     acknowledging it once applied locally, re-sealing keys after a kvno
+//     race (propose.go), with typed errors across the wire (forward.go); read
+//     barriers for fresh admin reads (sync.go); membership changes
+//     (membership.go); the cluster view for `cluster status` (status.go);
+//     backup and restore-into-a-new-cluster (backup.go); Prometheus
+//     collectors (metrics.go);
+//   - Open/Close, data directory metadata (realm, master key check, node
+//     ID, join intent; Initialized tells whether a dir holds a database)
+//     and the admin operations (db.go, meta.go, initialized.go, admin.go),
+//     and new private files written whole or not at all (files.go);
+//   - MIT keytab export (keytab.go).
 //
 // It does not own: the KDC protocol (package kdc), the admin API and CLI,
-// lockout counting (node-local in the KDC; only lock/unlock transitions are
-// replicated here), cluster membership, request forwarding to the leader
-// and TLS between nodes (a later change replaces the single-node Raft
-// implementation behind the node interface).
+// lockout counting (node-local in the KDC; only lock/unlock transitions,
+// with their time, are replicated here), and cluster credentials, TLS and
+// the RPC between nodes (package cluster, which this package never
+// imports: it receives a raft.Transport and a forwarding function).
 //
 // Invariants: keys are sealed by the proposer before a command enters
 // Raft, so the log and snapshots only hold ciphertext; no key or password
@@ -44,10 +52,17 @@
 // end-to-end tests Open a real single-node Raft in a temp dir (reopen,
 // wrong master key, wrong realm, corrupt snapshot, lost quorum and a
 // crash copy, concurrent readers under -race, and, as root, a full disk on
-// a 1 MiB tmpfs).
-// Benchmarks measure writes per second and open time for N principals:
+// a 1 MiB tmpfs). Cluster tests run three nodes in one process over raft's
+// in-memory transport, with forwarding as a direct HandleForwarded call:
+// writes through followers, leader loss, a cut-off follower, a node joining
+// from a snapshot, member restarts, concurrent rekeys from every node,
+// membership changes; backup tests cover the round trip and the refusals.
+// Benchmarks measure replicated write latency (in-memory and loopback TCP
+// transports), load time, heap and snapshot size for N principals:
 //
 //	go test ./kdc/db/...
 //	go test -race ./kdc/db/...
 //	go test -run '^$' -bench . ./kdc/db/
+//	go test -run '^$' -bench ReplicatedWrite -benchtime 300x ./kdc/db/
+//	KDCHA_BENCH_1M=1 go test -run '^$' -bench Load -benchtime 1x -timeout 30m ./kdc/db/
 package db

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -24,6 +25,7 @@ type record struct {
 	Modified         time.Time     `json:"modified"`
 	Revision         uint64        `json:"revision"`
 	Locked           bool          `json:"locked,omitempty"`
+	LockedAt         time.Time     `json:"locked_at,omitzero"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -45,6 +47,8 @@ type fsmState struct {
 	records    map[string]*record // canonical name -> record
 	aliases    map[string]string  // alias -> canonical name
 	tombstones map[string]tombstone
+	// keyCheck is the master key check written to snapshots.
+	keyCheck []byte
 }
 
 func newFSMState() fsmState {
@@ -71,12 +75,57 @@ type fsm struct {
 	mu         sync.Mutex
 	st         fsmState
 	restoreErr error
+	// advanced is closed (and replaced) whenever st.applied moves, waking
+	// writers that wait for their entry to be applied here.
+	advanced chan struct{}
+	// persisted observes how long writing a snapshot took (metrics).
+	persisted func(time.Duration)
+	// recent holds the results of the last entries applied, by index
+	// modulo its size, so that a follower acknowledging a forwarded write
+	// returns exactly the principal that write produced, not a later one.
+	recent [recentResults]indexedResult
+}
+
+// recentResults is how many results recent keeps: far more than the
+// entries that can be applied between a leader's reply and the
+// follower's wait ending.
+const recentResults = 1024
+
+type indexedResult struct {
+	index uint64
+	res   *applyResult
 }
 
 var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(realm string, mk *MasterKey, idx *index, log *slog.Logger) *fsm {
-	return &fsm{realm: realm, mk: mk, index: idx, log: log, st: newFSMState()}
+	return &fsm{realm: realm, mk: mk, index: idx, log: log, st: newFSMState(),
+		advanced: make(chan struct{}), persisted: func(time.Duration) {}}
+}
+
+// setApplied moves the applied index and wakes waiters; f.mu is held.
+func (f *fsm) setApplied(i uint64) {
+	f.st.applied = i
+	close(f.advanced)
+	f.advanced = make(chan struct{})
+}
+
+// waitApplied returns once the entry at index i (or a snapshot holding it)
+// has been applied here, or when ctx ends.
+func (f *fsm) waitApplied(ctx context.Context, i uint64) error {
+	for {
+		f.mu.Lock()
+		applied, ch := f.st.applied, f.advanced
+		f.mu.Unlock()
+		if applied >= i {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for raft entry %d to be applied here (at %d): %w", i, applied, ctx.Err())
+		}
+	}
 }
 
 // Apply implements raft.FSM. The return value is always *applyResult.
@@ -87,13 +136,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// Replayed at startup already; nobody waits for this result.
 		return &applyResult{Err: fmt.Errorf("%w: raft entry %d already applied", ErrInvalid, l.Index)}
 	}
-	f.st.applied = l.Index
+	f.setApplied(l.Index)
 	c, err := decodeCommand(l.Data)
 	if err != nil {
 		f.log.Error("rejecting undecodable raft log entry", "index", l.Index, "err", err)
 		return &applyResult{Err: err}
 	}
 	res := f.apply(c)
+	f.recent[l.Index%recentResults] = indexedResult{l.Index, res}
 	if res.Err != nil {
 		f.log.Debug("command rejected", "op", c.Op, "principal", c.Name, "index", l.Index, "err", res.Err)
 	}
@@ -211,6 +261,14 @@ func (f *fsm) setLock(c *command) (*Principal, error) {
 		return nil, fmt.Errorf("%w: set_lock without a value", ErrInvalid)
 	}
 	rec := *old
+	if rec.Locked != *c.Locked {
+		// The lock time is that of the transition, so that a lockout can
+		// expire a fixed time after it started even if it is re-asserted.
+		rec.LockedAt = time.Time{}
+		if *c.Locked {
+			rec.LockedAt = c.Time
+		}
+	}
 	rec.Locked = *c.Locked
 	rec.Modified = c.Time
 	rec.Revision = f.st.revision + 1
@@ -418,5 +476,21 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		Modified:         rec.Modified,
 		Revision:         rec.Revision,
 		Locked:           rec.Locked,
+		LockedAt:         rec.LockedAt,
 	}, nil
+}
+
+// result returns the result of the entry at index, if still remembered.
+func (f *fsm) result(index uint64) (*applyResult, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.recent[index%recentResults]
+	return r.res, r.index == index && r.res != nil
+}
+
+// count is the number of principals (not counting aliases).
+func (f *fsm) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.st.records)
 }

@@ -38,6 +38,10 @@ type Principal struct {
 	// Locked is set when the principal was locked out after repeated preauth
 	// failures; the KDC treats it like Disabled until an admin unlocks it.
 	Locked bool `json:"locked,omitempty"`
+	// LockedAt is when the principal was locked (zero when unlocked), so
+	// that the KDC can let a lockout expire after a configured duration
+	// without another replicated write.
+	LockedAt time.Time `json:"locked_at,omitzero"`
 }
 
 // Key is one long-term key of a principal.

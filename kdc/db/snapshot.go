@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -24,18 +25,32 @@ type snapshotData struct {
 	Revision     uint64               `json:"revision"`
 	Principals   []*record            `json:"principals"`
 	Tombstones   map[string]tombstone `json:"tombstones"`
+	// KeyCheck is sealed with the master key like meta's, so that a backup
+	// sealed with another key is refused even when it holds no principals.
+	KeyCheck []byte `json:"key_check,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
 // immutable, so copying the pointers is enough.
 type fsmSnapshot struct {
-	data snapshotData
+	data      snapshotData
+	persisted func(time.Duration)
 }
 
 // Snapshot implements raft.FSM.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.st.keyCheck == nil {
+		// Sealed once and then kept (and taken over from a restored
+		// snapshot) so that the same state always snapshots to the same
+		// bytes.
+		check, err := f.mk.seal(checkOwner, 0, 0, []byte(checkValue))
+		if err != nil {
+			return nil, err
+		}
+		f.st.keyCheck = check
+	}
 	recs := slices.SortedFunc(maps.Values(f.st.records), func(a, b *record) int {
 		return strings.Compare(a.Name, b.Name)
 	})
@@ -46,12 +61,15 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		Revision:     f.st.revision,
 		Principals:   recs,
 		Tombstones:   maps.Clone(f.st.tombstones),
-	}}, nil
+		KeyCheck:     f.st.keyCheck,
+	}, persisted: f.persisted}, nil
 }
 
 // Persist implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := json.NewEncoder(sink).Encode(&s.data); err != nil {
+	start := time.Now()
+	defer func() { s.persisted(time.Since(start)) }()
+	if err := s.writeTo(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
 	}
@@ -59,6 +77,11 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 		return fmt.Errorf("persist snapshot: %w", err)
 	}
 	return nil
+}
+
+// writeTo encodes the snapshot (also the format of Backup).
+func (s *fsmSnapshot) writeTo(w io.Writer) error {
+	return json.NewEncoder(w).Encode(&s.data)
 }
 
 // Release implements raft.FSMSnapshot.
@@ -86,7 +109,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		f.restoreErr = fmt.Errorf("restore snapshot: %w", err)
 		return f.restoreErr
 	}
+	applied := st.applied
 	f.st = st
+	f.setApplied(applied)
 	f.index.replace(principals)
 	f.log.Debug("restored principal database from snapshot", "principals", len(principals), "revision", st.revision)
 	return nil
@@ -102,8 +127,14 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 	if data.Realm != f.realm {
 		return st, nil, fmt.Errorf("%w: snapshot is for realm %q, database is %q", ErrRealmMismatch, data.Realm, f.realm)
 	}
+	if data.KeyCheck != nil {
+		if pt, err := f.mk.open(checkOwner, 0, 0, data.KeyCheck); err != nil || string(pt) != checkValue {
+			return st, nil, fmt.Errorf("%w: snapshot was sealed with another master key", ErrWrongMasterKey)
+		}
+	}
 	st.applied = data.AppliedIndex
 	st.revision = data.Revision
+	st.keyCheck = data.KeyCheck
 	maps.Copy(st.tombstones, data.Tombstones)
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {

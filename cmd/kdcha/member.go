@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kdcha/kdcha/cluster"
+	"github.com/kdcha/kdcha/kdc/db"
+)
+
+// member is a node's database and, in cluster mode (cluster.listen set),
+// its mutual-TLS cluster listener carrying Raft and the member RPC.
+type member struct {
+	cfg    *agentConfig
+	log    *slog.Logger
+	db     *db.DB
+	mux    *cluster.Mux    // nil for a single node
+	client *cluster.Client // nil for a single node
+}
+
+func (c *agentConfig) clustered() bool { return c.Cluster.Listen != "" }
+
+func (c *agentConfig) dbDir() string { return filepath.Join(c.Node.DataDir, "db") }
+
+func (c *agentConfig) credentialsDir() string { return filepath.Join(c.Node.DataDir, "cluster") }
+
+// seedFile holds the address of the member a node joined through; the
+// joining agent sends its own admission there until it knows the leader.
+func (c *agentConfig) seedFile() string { return filepath.Join(c.credentialsDir(), "seed") }
+
+func (c *agentConfig) masterKeyPath() string {
+	if c.Database.MasterKeyFile != "" {
+		return c.Database.MasterKeyFile
+	}
+	return filepath.Join(c.dbDir(), db.DefaultMasterKeyFile)
+}
+
+func (c *agentConfig) dbOptions(log *slog.Logger) db.Options {
+	etypes, _ := parseEncTypes(c.Database.EncTypes)
+	return db.Options{
+		DataDir:       c.dbDir(),
+		Realm:         c.Realm,
+		MasterKeyPath: c.Database.MasterKeyFile,
+		NodeID:        c.Node.Name,
+		EncTypes:      etypes,
+		Logger:        log,
+	}
+}
+
+// openMember opens the node's database. mode says what a fresh data dir
+// becomes: memberOpen refuses one, memberInit bootstraps a new realm,
+// memberRestore bootstraps it from a backup.
+func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.Reader) (*member, error) {
+	m := &member{cfg: cfg, log: log}
+	opts := cfg.dbOptions(log)
+	initialized, err := db.Initialized(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	seed, _ := os.ReadFile(cfg.seedFile())
+	switch {
+	case initialized && mode != memberOpen:
+		return nil, fmt.Errorf("%s already holds a database for realm %s: refusing to initialise it again", cfg.Node.DataDir, cfg.Realm)
+	case !initialized && mode == memberOpen && len(seed) == 0:
+		return nil, fmt.Errorf("no principal database under %s: run `kdcha cluster init --config FILE` on the first node, or `kdcha cluster join` on the others", cfg.Node.DataDir)
+	case !initialized && mode == memberOpen:
+		opts.Join, opts.CreateIfMissing = true, true
+	case mode == memberInit:
+		opts.CreateIfMissing = true
+	case mode == memberRestore:
+		opts.CreateIfMissing, opts.RestoreFrom = true, restore
+	}
+	if cfg.clustered() {
+		creds, err := cluster.Load(cfg.credentialsDir())
+		if err != nil {
+			return nil, fmt.Errorf("cluster credentials: %w (run `kdcha cluster init` or `kdcha cluster join`)", err)
+		}
+		ccfg := cfg.Cluster.WithDefaults()
+		if m.mux, err = cluster.Listen(ccfg, creds, log); err != nil {
+			return nil, err
+		}
+		m.client = cluster.NewClient(creds, ccfg)
+		var current atomic.Pointer[db.DB]
+		seedAddr := strings.TrimSpace(string(seed))
+		leader := func() string {
+			if d := current.Load(); d != nil {
+				if l := d.Status().Leader; l != "" {
+					return l
+				}
+			}
+			return seedAddr
+		}
+		opts.Transport = raft.NewNetworkTransport(m.mux.StreamLayer(), 3, 10*time.Second, os.Stderr)
+		opts.Forward = cluster.NewForwarder(m.client, leader, log).Forward
+		defer func() { current.Store(m.db) }()
+	}
+	if m.db, err = db.Open(opts); err != nil {
+		if m.mux != nil {
+			m.mux.Close()
+		}
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if m.mux != nil {
+		m.mux.Serve(rpcHandler{m})
+	}
+	return m, nil
+}
+
+type memberMode int
+
+const (
+	memberOpen memberMode = iota
+	memberInit
+	memberRestore
+)
+
+func (m *member) Close() error {
+	err := m.db.Close()
+	if m.mux != nil {
+		err = errors.Join(err, m.mux.Close())
+	}
+	return err
+}
+
+// ensureMembership adds this node to the Raft configuration if it is not
+// in it yet (a node that joined and has not been admitted, or one whose
+// admission failed), retrying until ctx ends. The leader is reached through
+// the forwarder, which falls back to the member the node joined through.
+func (m *member) ensureMembership(ctx context.Context) {
+	if m.mux == nil {
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		st, err := m.db.ClusterStatus()
+		if err == nil && hasMember(st.Members, m.cfg.Node.Name) {
+			return
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = m.db.AddVoter(callCtx, m.cfg.Node.Name, m.mux.Advertise())
+		cancel()
+		if err == nil {
+			m.log.Info("joined the cluster as a voter", "node", m.cfg.Node.Name, "address", m.mux.Advertise())
+			return
+		}
+		if attempt%10 == 0 {
+			m.log.Warn("not yet a cluster member; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func hasMember(ms []db.Member, id string) bool {
+	for _, mb := range ms {
+		if mb.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// collectors are the member's Prometheus metrics.
+func (m *member) collectors() []prometheus.Collector {
+	cs := m.db.Collectors()
+	if m.mux != nil {
+		refused := func(pick func(cluster.RefusedStats) uint64, why string) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "kdcha_cluster_refused_connections_total",
+				Help:        "Connections to the cluster listener refused, by reason.",
+				ConstLabels: prometheus.Labels{"reason": why},
+			}, func() float64 { return float64(pick(m.mux.Refused())) })
+		}
+		cs = append(cs,
+			refused(func(s cluster.RefusedStats) uint64 { return s.UnknownProtocol }, "unknown_protocol"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.NoClientCert }, "no_client_cert"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.UntrustedCert }, "untrusted_cert"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.Handshake }, "handshake"),
+		)
+	}
+	return cs
+}
+
+// rpcHandler answers other members over the cluster listener.
+type rpcHandler struct{ m *member }
+
+func (h rpcHandler) Forward(ctx context.Context, payload []byte) ([]byte, error) {
+	if st := h.m.db.Status(); st.State != "Leader" {
+		return nil, &cluster.NotLeaderError{Leader: st.Leader}
+	}
+	return h.m.db.HandleForwarded(ctx, payload)
+}
+
+func (h rpcHandler) Status(context.Context) ([]byte, error) {
+	st, err := h.m.db.ClusterStatus()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(st)
+}
+
+// Admit hands a joining node the realm and the master key. It does not add
+// the node to Raft: the node does that itself once its Raft is running, so
+// the cluster never counts a voter that is not there yet.
+func (h rpcHandler) Admit(_ context.Context, nodeID, addr string) (cluster.Admission, error) {
+	key, err := os.ReadFile(h.m.cfg.masterKeyPath())
+	if err != nil {
+		return cluster.Admission{}, fmt.Errorf("read master key: %w", err)
+	}
+	h.m.log.Info("admitting a node to the cluster", "node", nodeID, "address", addr)
+	return cluster.Admission{Realm: h.m.cfg.Realm, MasterKey: key}, nil
+}
+
+// memberStatus is one row of `kdcha cluster status`.
+type memberStatus struct {
+	ID           string `json:"id"`
+	Address      string `json:"address"`
+	Voter        bool   `json:"voter"`
+	State        string `json:"state,omitempty"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// Lag is how many committed entries the member has not applied yet.
+	Lag   uint64 `json:"lag"`
+	Error string `json:"error,omitempty"`
+}
+
+// clusterView is the answer of the cluster status API.
+type clusterView struct {
+	Self    db.ClusterStatus `json:"self"`
+	Members []memberStatus   `json:"members"`
+}
+
+// Status asks every member for its applied index (admin.Cluster).
+func (m *member) Status(ctx context.Context) (any, error) {
+	self, err := m.db.ClusterStatus()
+	if err != nil {
+		return nil, err
+	}
+	view := clusterView{Self: self}
+	commit := self.CommitIndex
+	for _, mb := range self.Members {
+		row := memberStatus{ID: mb.ID, Address: mb.Address, Voter: mb.Voter}
+		st := self
+		if mb.ID != self.NodeID {
+			callCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			b, err := m.client.Status(callCtx, mb.Address)
+			cancel()
+			if err == nil {
+				err = json.Unmarshal(b, &st)
+			}
+			if err != nil {
+				row.Error = err.Error()
+				view.Members = append(view.Members, row)
+				continue
+			}
+		}
+		row.State, row.AppliedIndex = st.State, st.AppliedIndex
+		if st.State == "Leader" {
+			commit = max(commit, st.CommitIndex)
+		}
+		view.Members = append(view.Members, row)
+	}
+	for i := range view.Members {
+		if view.Members[i].Error == "" && commit > view.Members[i].AppliedIndex {
+			view.Members[i].Lag = commit - view.Members[i].AppliedIndex
+		}
+	}
+	return view, nil
+}
+
+// Leave removes this node from the cluster (admin.Cluster).
+func (m *member) Leave(ctx context.Context) error {
+	if m.mux == nil {
+		return fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
+	}
+	return m.db.RemoveServer(ctx, m.cfg.Node.Name)
+}
+
+// Backup writes a backup of the replica after syncing it (admin.Cluster).
+func (m *member) Backup(ctx context.Context, w io.Writer) error {
+	if err := m.db.Sync(ctx); err != nil {
+		return err
+	}
+	return m.db.Backup(w)
+}
