@@ -211,13 +211,16 @@ func (h haServices) probeKeytabPath() string {
 
 // refreshProbeKeytab keeps the probe's keytab equal to the probe
 // principal's current keys in the local replica (a rekey on any node
-// reaches every node through Raft).
+// reaches every node through Raft, and a joining node receives the
+// principal with its first snapshot). It checks every second: reading a
+// few keys from memory is cheap, and until the keytab is right the node's
+// own health keeps its priority down.
 func (h haServices) refreshProbeKeytab(ctx context.Context, last []byte) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(5 * time.Second):
+		case <-time.After(time.Second):
 		}
 		last = h.writeProbeKeytab(last)
 	}
@@ -228,7 +231,9 @@ func (h haServices) refreshProbeKeytab(ctx context.Context, last []byte) {
 func (h haServices) writeProbeKeytab(last []byte) []byte {
 	kt, err := h.database.Keytab(probePrincipal)
 	if err != nil {
-		h.log.Warn("health probe keytab: probe principal unavailable", "principal", probePrincipal, "err", err)
+		if last != nil || !errors.Is(err, db.ErrNotFound) {
+			h.log.Warn("health probe keytab: probe principal unavailable", "principal", probePrincipal, "err", err)
+		}
 		return last
 	}
 	if bytes.Equal(kt, last) {
