@@ -58,6 +58,14 @@ type InstanceConfig struct {
 	// loses its link (keepalived: dont_track_primary). Default false: a
 	// master whose link goes down resigns and removes its VIPs.
 	DontTrackPrimary bool `yaml:"dont_track_primary"`
+	// LinkDownDelay is how long the interface must stay down before the
+	// instance goes to FAULT (keepalived: interface_up_down_delays).
+	// Default 0: a master without a link can serve no one.
+	LinkDownDelay time.Duration `yaml:"link_down_delay"`
+	// LinkUpDelay is how long the interface must stay up before the
+	// instance leaves FAULT, so a flapping link does not pull the VIP back
+	// and forth. Default 1s.
+	LinkUpDelay time.Duration `yaml:"link_up_delay"`
 	// NoPreempt keeps a lower-priority master in place when a
 	// higher-priority backup appears. Not allowed at priority 255.
 	// Default false (preemption on).
@@ -97,6 +105,7 @@ func DefaultInstanceConfig() InstanceConfig {
 		Version:          int(Version2),
 		GARPMasterRepeat: 5,
 		GARPMasterDelay:  5 * time.Second,
+		LinkUpDelay:      time.Second,
 	}
 }
 
@@ -244,6 +253,12 @@ func (c InstanceConfig) problems() []error {
 	}
 	if c.GARPMasterDelay < 0 || c.GARPMasterDelay > maxGARPDelay {
 		bad("garp_master_delay", "must be 0s (off)..1h, got %v", c.GARPMasterDelay)
+	}
+	if c.LinkDownDelay < 0 || c.LinkDownDelay > maxGARPDelay {
+		bad("link_down_delay", "must be 0s..1h, got %v", c.LinkDownDelay)
+	}
+	if c.LinkUpDelay < 0 || c.LinkUpDelay > maxGARPDelay {
+		bad("link_up_delay", "must be 0s..1h, got %v", c.LinkUpDelay)
 	}
 	if c.GARPMasterRefresh != 0 && (c.GARPMasterRefresh < minGARPRefresh || c.GARPMasterRefresh > maxGARPDelay) {
 		bad("garp_master_refresh", "must be 0s (off) or 1s..1h, got %v", c.GARPMasterRefresh)

@@ -50,10 +50,10 @@ func TestConfigDecodeAppliesDefaults(t *testing.T) {
 	}
 	want := []InstanceConfig{
 		{Name: "VI_KDC", Interface: "eth0", VRID: 51, Priority: 100, AdvertInterval: time.Second, Version: 2,
-			VirtualIPAddresses: []string{"192.0.2.10/24"}, GARPMasterRepeat: 5, GARPMasterDelay: 5 * time.Second},
+			VirtualIPAddresses: []string{"192.0.2.10/24"}, GARPMasterRepeat: 5, GARPMasterDelay: 5 * time.Second, LinkUpDelay: time.Second},
 		{Name: "VI_KDC6", Interface: "eth0", VRID: 52, Priority: 150, AdvertInterval: 250 * time.Millisecond, Version: 3,
 			VirtualIPAddresses: []string{"2001:db8::10"}, UnicastSrcIP: "2001:db8::1", UnicastPeers: []string{"2001:db8::2", "fe80::2"},
-			PreemptDelay: 30 * time.Second, DontTrackPrimary: true, GARPMasterRepeat: 3, GARPMasterRefresh: time.Minute},
+			PreemptDelay: 30 * time.Second, DontTrackPrimary: true, GARPMasterRepeat: 3, GARPMasterRefresh: time.Minute, LinkUpDelay: time.Second},
 	}
 	if !reflect.DeepEqual(c.Instances, want) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", c.Instances, want)

@@ -100,6 +100,8 @@ type Instance struct {
 	name      string
 	iface     string
 	trackLink bool
+	linkDown  time.Duration
+	linkUp    time.Duration
 	params    Params
 	vips      []netip.Addr
 	dsts      []netip.Addr
@@ -145,6 +147,7 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 	}
 	in := &Instance{
 		name: cfg.Name, iface: cfg.Interface, trackLink: !cfg.DontTrackPrimary, params: params,
+		linkDown: cfg.LinkDownDelay, linkUp: cfg.LinkUpDelay,
 		t: deps.Transport, addrs: deps.Addresses, onEvent: deps.OnEvent, metrics: deps.Metrics,
 		log:    log.With("instance", cfg.Name, "vrid", params.VRID),
 		inputs: make(chan Input),
@@ -279,13 +282,14 @@ func (in *Instance) startWatches() {
 		}
 	}
 	if w, ok := in.addrs.(linkWatcher); ok && in.trackLink {
-		err := w.WatchLink(in.done, func(up bool) {
+		link := newLinkDebouncer(in.linkDown, in.linkUp, func(up bool) {
 			if up {
 				send(FaultCleared{Source: FaultSourceInterface})
 			} else {
 				send(Fault{Source: FaultSourceInterface, Detail: "interface " + in.iface + " is down"})
 			}
 		})
+		err := w.WatchLink(in.done, link.changed)
 		if err != nil {
 			in.log.Warn("not tracking the interface link", "err", err)
 		}
