@@ -360,6 +360,18 @@ func TestAgentKeepalivedInterop(t *testing.T) {
 					t.Errorf("keepalived never logged %q", want)
 				}
 			}
+			// keepalived decoded kdcha's adverts: it names their source and
+			// priority (as a master hearing the returning higher kdcha, or
+			// hearing the lower kdcha's last advert or a backup discarding it).
+			heard := regexp.MustCompile(fmt.Sprintf(`advert from %s with higher priority %d, ours %d`,
+				regexp.QuoteMeta(kdchaAddr), kdchaPrio, kaPrio))
+			if !tt.kdchaHigher {
+				heard = regexp.MustCompile(fmt.Sprintf(`lower priority \(%d\) advert from %s|advert from %s with lower priority %d, ours %d`,
+					kdchaPrio, regexp.QuoteMeta(kdchaAddr), regexp.QuoteMeta(kdchaAddr), kdchaPrio, kaPrio))
+			}
+			if !heard.MatchString(logs) {
+				t.Errorf("keepalived never logged an advert from kdcha (%s, priority %d) matching %q", kdchaAddr, kdchaPrio, heard)
+			}
 			for _, bad := range []string{"checksum", "nvalid", "mismatch", "rror"} {
 				if strings.Contains(logs, bad) {
 					t.Errorf("keepalived logged %q about the virtual router:\n%s", bad, logs)

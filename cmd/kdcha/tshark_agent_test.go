@@ -25,7 +25,7 @@ func TestAgentAdvertsOnTheWire(t *testing.T) {
 		t.Skip("tshark not installed (apt-get install -y tshark; scripts/test.sh does); skipping the on-the-wire dissector check")
 	}
 	t.Parallel()
-	const packets = 3
+	const packets = 2
 	for _, tt := range []struct {
 		name     string
 		version  int
