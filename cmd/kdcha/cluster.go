@@ -47,10 +47,8 @@ func clusterInit() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.clustered() {
-				if _, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name); err != nil {
-					return err
-				}
+			if err := ensureCredentials(cfg); err != nil {
+				return err
 			}
 			m, err := openMember(cfg, quietLogger(), memberInit, nil)
 			if err != nil {
@@ -256,10 +254,11 @@ func clusterRestore() *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			if cfg.clustered() {
-				if _, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name); err != nil {
-					return err
-				}
+			if _, err := os.Stat(cfg.masterKeyPath()); err != nil {
+				return fmt.Errorf("restore needs the realm's master key stash at %s (copy it from a node of the old cluster): %w", cfg.masterKeyPath(), err)
+			}
+			if err := ensureCredentials(cfg); err != nil {
+				return err
 			}
 			m, err := openMember(cfg, quietLogger(), memberRestore, f)
 			if err != nil {
@@ -275,6 +274,23 @@ func clusterRestore() *cobra.Command {
 	}
 	configFlag(cmd, &path)
 	return cmd
+}
+
+// ensureCredentials creates the cluster CA and this node's certificate for
+// a new cluster (init, restore), reusing ones a failed earlier attempt left.
+// A node that joined another cluster must not found a new one with them.
+func ensureCredentials(cfg *agentConfig) error {
+	if !cfg.clustered() {
+		return nil
+	}
+	if _, err := os.Stat(cfg.seedFile()); err == nil {
+		return fmt.Errorf("this node joined a cluster (%s exists): it cannot start a new one; use an empty data_dir", cfg.seedFile())
+	}
+	if _, err := cluster.Load(cfg.credentialsDir()); err == nil {
+		return nil
+	}
+	_, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name)
+	return err
 }
 
 // quietLogger is for one-shot commands: warnings and errors only.
