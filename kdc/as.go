@@ -55,7 +55,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if b.Realm != realm {
 		return nil, newError(errorcode.KDC_ERR_WRONG_REALM, "request for realm %q, this KDC serves %q", b.Realm, realm)
 	}
-	client, kerr := h.lookupClient(b.CName, realm)
+	client, kerr := h.lookupClient(b.CName, realm, now)
 	if kerr != nil {
 		return nil, kerr
 	}
@@ -268,7 +268,7 @@ func findPAData(pas types.PADataSequence, t int32) (types.PAData, bool) {
 
 // lookupClient resolves a client name; unknown, disabled and locked clients
 // get the codes MIT uses.
-func (h *Handler) lookupClient(pn types.PrincipalName, realm string) (*db.Principal, *krbError) {
+func (h *Handler) lookupClient(pn types.PrincipalName, realm string, now time.Time) (*db.Principal, *krbError) {
 	name, ok := principalKey(pn, realm)
 	if !ok {
 		return nil, newError(errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, "malformed client name")
@@ -280,7 +280,7 @@ func (h *Handler) lookupClient(pn types.PrincipalName, realm string) (*db.Princi
 	if p.Attributes.Disabled {
 		return nil, newError(errorcode.KDC_ERR_CLIENT_REVOKED, "client %s is disabled", p.Name)
 	}
-	if p.Locked {
+	if h.lockout.locked(p, now) {
 		return nil, newError(errorcode.KDC_ERR_CLIENT_REVOKED, "client %s is locked out", p.Name)
 	}
 	return p, nil

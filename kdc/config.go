@@ -99,6 +99,9 @@ func (c Config) Validate() error {
 	if c.Lockout.MaxFailures < 0 {
 		errs = append(errs, fmt.Errorf("kdc.lockout.max_failures: must not be negative, got %d", c.Lockout.MaxFailures))
 	}
+	if c.Lockout.Duration < 0 {
+		errs = append(errs, fmt.Errorf("kdc.lockout.duration: must not be negative, got %s", c.Lockout.Duration))
+	}
 	if c.Lockout.Window < 0 {
 		errs = append(errs, fmt.Errorf("kdc.lockout.window: must not be negative, got %s", c.Lockout.Window))
 	}

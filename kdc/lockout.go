@@ -3,6 +3,8 @@ package kdc
 import (
 	"sync"
 	"time"
+
+	"github.com/kdcha/kdcha/kdc/db"
 )
 
 // LockoutPolicy locks a principal that requires preauthentication after
@@ -14,6 +16,21 @@ type LockoutPolicy struct {
 	MaxFailures int `yaml:"max_failures"`
 	// Window is how long a failure counts. Default 10m.
 	Window time.Duration `yaml:"window"`
+	// Duration is how long a lock lasts; 0 means until an admin unlocks
+	// (MIT's lockoutduration 0). The KDC compares it with the replicated
+	// lock time, so expiry needs no write.
+	Duration time.Duration `yaml:"duration"`
+}
+
+// locked reports whether p is locked out at now.
+func (c *failureCounter) locked(p *db.Principal, now time.Time) bool {
+	if !p.Locked {
+		return false
+	}
+	if c == nil || c.policy.Duration <= 0 || p.LockedAt.IsZero() {
+		return true
+	}
+	return now.Before(p.LockedAt.Add(c.policy.Duration))
 }
 
 // Locker replicates a lock: the only lockout write that goes through Raft.

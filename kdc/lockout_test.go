@@ -121,3 +121,27 @@ func TestLookasideBounded(t *testing.T) {
 		t.Fatal("expired entry returned")
 	}
 }
+
+func TestLockoutExpires(t *testing.T) {
+	k := newTestKDC(t)
+	WithLockout(LockoutPolicy{MaxFailures: 3, Duration: 30 * time.Minute}, &recordingLocker{})(k.h)
+	alice := k.db.byName["alice@"+testRealm]
+	alice.Locked, alice.LockedAt = true, t0
+	good := alice.Keys[0]
+	k.now = t0.Add(29 * time.Minute)
+	if e := krbErrorCode(t, k.handle(k.asReq(t, asReq{client: "alice", preauthKey: &good}))); e.ErrorCode != errorcode.KDC_ERR_CLIENT_REVOKED {
+		t.Fatalf("locked principal within the lockout duration: error %d", e.ErrorCode)
+	}
+	k.now = t0.Add(31 * time.Minute)
+	asReply(t, k.handle(k.asReq(t, asReq{client: "alice", preauthKey: &good})), good)
+	// Without a duration, a lock lasts until an admin clears it.
+	k2 := newTestKDC(t)
+	WithLockout(LockoutPolicy{MaxFailures: 3}, &recordingLocker{})(k2.h)
+	a2 := k2.db.byName["alice@"+testRealm]
+	a2.Locked, a2.LockedAt = true, t0
+	k2.now = t0.Add(1000 * time.Hour)
+	g2 := a2.Keys[0]
+	if e := krbErrorCode(t, k2.handle(k2.asReq(t, asReq{client: "alice", preauthKey: &g2}))); e.ErrorCode != errorcode.KDC_ERR_CLIENT_REVOKED {
+		t.Fatalf("lock without duration expired: error %d", e.ErrorCode)
+	}
+}

@@ -78,7 +78,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 	// A client disabled or locked after it got its TGT loses it now, not at
 	// the TGT's expiry.
 	if cname, ok := principalKey(hdr.CName, hdr.CRealm); ok && hdr.CRealm == realm {
-		if c, found := h.db.Lookup(cname); found && (c.Attributes.Disabled || c.Locked) {
+		if c, found := h.db.Lookup(cname); found && (c.Attributes.Disabled || h.lockout.locked(c, now)) {
 			return nil, hdr, newError(errorcode.KDC_ERR_CLIENT_REVOKED, "client %s is disabled or locked out", c.Name)
 		}
 	}
