@@ -228,23 +228,32 @@ func (l *haLAN) addUser(n *haNode) {
 	}
 }
 
+// startPair runs two agents in one virtual router (v3, 100 ms adverts), n1
+// at priority 150 and n2 at 100 with n2Extra appended to its config, each
+// with the test user, and checks n1 holds the VIP and serves the client.
+func (l *haLAN) startPair(n2Extra string) (n1, n2 *haNode) {
+	l.t.Helper()
+	const v3 = "      version: 3\n      advert_interval: 100ms\n"
+	n1 = l.addNode("n1", "192.0.2.1", 150, v3)
+	n2 = l.addNode("n2", "192.0.2.2", 100, v3+n2Extra)
+	n1.start(l.t)
+	n2.start(l.t)
+	l.addUser(n1)
+	l.addUser(n2)
+	l.holder(5*time.Second, n1)
+	if err := l.clientKinit(); err != nil {
+		l.t.Fatal(err)
+	}
+	return n1, n2
+}
+
 // TestVRRPFailoverBetweenAgents runs two kdcha agents in one virtual router:
 // the higher priority holds the VIP, a crash moves it and the client's ARP
 // cache follows (gratuitous ARP), a graceful stop hands over within the
 // skew time, and a restart preempts back.
 func TestVRRPFailoverBetweenAgents(t *testing.T) {
 	l := newHALAN(t)
-	n1 := l.addNode("n1", "192.0.2.1", 150, "      version: 3\n      advert_interval: 100ms\n")
-	n2 := l.addNode("n2", "192.0.2.2", 100, "      version: 3\n      advert_interval: 100ms\n")
-	n1.start(t)
-	n2.start(t)
-	l.addUser(n1)
-	l.addUser(n2)
-
-	l.holder(5*time.Second, n1)
-	if err := l.clientKinit(); err != nil {
-		t.Fatal(err)
-	}
+	n1, n2 := l.startPair("")
 	if got := l.clientNeighMAC(); got != n1.mac(t) {
 		t.Fatalf("client ARP entry for the VIP is %q, want n1's %s", got, n1.mac(t))
 	}
@@ -311,16 +320,7 @@ func TestHungKDCLosesVIP(t *testing.T) {
 	notified := filepath.Join(l.dir, "notified")
 	script := filepath.Join(l.dir, "notify.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho \"$@\" >> "+notified+"\n"), 0o755)
-	n1 := l.addNode("n1", "192.0.2.1", 150, "      version: 3\n      advert_interval: 100ms\n")
-	n2 := l.addNode("n2", "192.0.2.2", 100, fmt.Sprintf("      version: 3\n      advert_interval: 100ms\nnotify:\n  scripts:\n    VI_KDC:\n      notify: %s\n", script))
-	n1.start(t)
-	n2.start(t)
-	l.addUser(n1)
-	l.addUser(n2)
-	l.holder(5*time.Second, n1)
-	if err := l.clientKinit(); err != nil {
-		t.Fatal(err)
-	}
+	n1, n2 := l.startPair(fmt.Sprintf("notify:\n  scripts:\n    VI_KDC:\n      notify: %s\n", script))
 
 	hung := time.Now()
 	cmd := exec.Command("ip", "netns", "exec", n1.ns, "nft", "-f", "-")
