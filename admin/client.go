@@ -143,6 +143,11 @@ func (c *Client) Leave(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/cluster/leave", nil, nil, nil)
 }
 
+// Remove removes another node from the cluster.
+func (c *Client) Remove(ctx context.Context, node string) error {
+	return c.do(ctx, http.MethodPost, "/v1/cluster/remove", url.Values{"node": {node}}, nil, nil)
+}
+
 // Backup returns a consistent backup of the database (sealed keys; the
 // master key is not included).
 func (c *Client) Backup(ctx context.Context) ([]byte, error) {

@@ -39,6 +39,9 @@ type Cluster interface {
 	Status(ctx context.Context) (any, error)
 	// Leave removes this node from the cluster.
 	Leave(ctx context.Context) error
+	// Remove removes another node (for example a dead one) from the
+	// cluster.
+	Remove(ctx context.Context, node string) error
 	// Backup writes a consistent backup of the database to w.
 	Backup(ctx context.Context, w io.Writer) error
 }
@@ -69,6 +72,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
 		s.mux.HandleFunc("POST /v1/cluster/leave", s.clusterLeave)
+		s.mux.HandleFunc("POST /v1/cluster/remove", s.clusterRemove)
 		s.mux.HandleFunc("GET /v1/cluster/backup", s.clusterBackup)
 	}
 	return s
@@ -239,6 +243,16 @@ func (s *Server) clusterLeave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("node left the cluster on admin request")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
+	node := r.URL.Query().Get("node")
+	if err := s.cluster.Remove(r.Context(), node); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.log.Warn("node removed from the cluster on admin request", "node", node)
 	w.WriteHeader(http.StatusNoContent)
 }
 

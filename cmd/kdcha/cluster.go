@@ -18,7 +18,7 @@ import (
 
 func newClusterCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Create, join, inspect and back up the cluster of KDC nodes"}
-	cmd.AddCommand(clusterInit(), clusterToken(), clusterJoin(), clusterLeave(), clusterStatus(), clusterBackup(), clusterRestore())
+	cmd.AddCommand(clusterInit(), clusterToken(), clusterJoin(), clusterLeave(), clusterRemove(), clusterStatus(), clusterBackup(), clusterRestore())
 	return cmd
 }
 
@@ -164,6 +164,21 @@ func clusterLeave() *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "this node left the cluster; stop its agent and wipe its data_dir before it joins again")
+			return nil
+		},
+	}
+}
+
+func clusterRemove() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NODE",
+		Short: "Remove another node (for example a dead one) from the cluster",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminClient(cmd).Remove(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s removed from the cluster; wipe its data_dir before it joins again\n", args[0])
 			return nil
 		},
 	}

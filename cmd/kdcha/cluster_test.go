@@ -207,10 +207,17 @@ func TestClusterThreeNodes(t *testing.T) {
 		}
 	}
 
-	// Two nodes down: the last one has no quorum. Writes fail fast with a
-	// clear message; logins keep working from its replica.
+	// A dead node is removed through a live one; the cluster goes on with two.
+	nodes[2].signal(syscall.SIGKILL)
+	nodes[0].must(t, "", "cluster", "remove", "n3")
+	waitVoters(t, nodes[0], 2)
+	if out, err := nodes[0].kdcha(t, "", "cluster", "remove", "n1"); err == nil || !strings.Contains(out, "cluster leave") {
+		t.Fatalf("removing itself with remove: err=%v\n%s", err, out)
+	}
+
+	// With the second node down too, the last one has no quorum. Writes
+	// fail fast with a clear message; logins keep working from its replica.
 	nodes[1].signal(syscall.SIGTERM)
-	nodes[2].signal(syscall.SIGTERM)
 	start := time.Now()
 	out, err := nodes[0].kdcha(t, "", "principal", "add", "late", "--random-key")
 	if err == nil || !strings.Contains(out, "quorum") && !strings.Contains(out, "leader") {

@@ -289,6 +289,17 @@ func (m *member) Leave(ctx context.Context) error {
 	return m.db.RemoveServer(ctx, m.cfg.Node.Name)
 }
 
+// Remove removes another node from the cluster (admin.Cluster).
+func (m *member) Remove(ctx context.Context, node string) error {
+	if m.mux == nil {
+		return fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
+	}
+	if node == m.cfg.Node.Name {
+		return fmt.Errorf("%w: use `kdcha cluster leave` to remove this node", db.ErrInvalid)
+	}
+	return m.db.RemoveServer(ctx, node)
+}
+
 // Backup writes a backup of the replica after syncing it (admin.Cluster).
 func (m *member) Backup(ctx context.Context, w io.Writer) error {
 	if err := m.db.Sync(ctx); err != nil {
