@@ -33,6 +33,9 @@ func NewClient(path string) *Client {
 // ErrUnreachable means no node answers on the admin socket.
 var ErrUnreachable = errors.New("admin socket unreachable")
 
+// ErrNoAnswer means the request reached the node but no answer came back.
+var ErrNoAnswer = errors.New("no answer")
+
 // APIError is a failure reported by the node, with its HTTP status.
 type APIError struct {
 	Status  int
@@ -63,7 +66,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w at %s (is the node running? set --admin-socket or KDCHA_ADMIN_SOCKET): %v", ErrUnreachable, c.socket, err)
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return fmt.Errorf("%w at %s (is the node running? set --admin-socket or KDCHA_ADMIN_SOCKET): %v", ErrUnreachable, c.socket, err)
+		}
+		return fmt.Errorf("%w from %s: the request was sent, so a change may or may not have been made; check before retrying: %v", ErrNoAnswer, c.socket, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {

@@ -302,6 +302,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, db.ErrNotLeader), errors.Is(err, db.ErrNoQuorum):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, db.ErrOutcomeUnknown):
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }

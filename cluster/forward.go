@@ -82,3 +82,12 @@ func (f *Forwarder) Forward(ctx context.Context, payload []byte) ([]byte, error)
 	}
 	return nil, fmt.Errorf("forward to leader: gave up after %d attempts: %w", forwardAttempts, last)
 }
+
+// NotSent reports whether a Forward error means the payload surely reached
+// no leader (no leader known, only "not leader" answers, or no connection),
+// so trying again cannot apply it twice. After any other error the payload
+// may have been applied.
+func NotSent(err error) bool {
+	var nl *NotLeaderError
+	return errors.As(err, &nl) || isDialError(err)
+}

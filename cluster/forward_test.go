@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -133,4 +134,22 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestNotSent(t *testing.T) {
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{&NotLeaderError{Leader: "192.0.2.1:7946"}, true},
+		{fmt.Errorf("forward to leader: gave up after 8 attempts: %w", &dialError{errors.New("connection refused")}), true},
+		{fmt.Errorf("forward to leader: %w (last error: %w)", context.DeadlineExceeded, &NotLeaderError{}), true},
+		{errors.New("cluster /v1/forward 192.0.2.1:7946: EOF"), false},
+		{&RemoteError{Addr: "192.0.2.1:7946", Code: "internal", Message: "boom"}, false},
+	}
+	for _, c := range cases {
+		if got := NotSent(c.err); got != c.want {
+			t.Errorf("NotSent(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
 }

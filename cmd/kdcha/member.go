@@ -103,7 +103,16 @@ func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.
 			return seedAddr
 		}
 		opts.Transport = raft.NewNetworkTransport(m.mux.StreamLayer(), 3, 10*time.Second, os.Stderr)
-		opts.Forward = cluster.NewForwarder(m.client, leader, log).Forward
+		fwd := cluster.NewForwarder(m.client, leader, log)
+		opts.Forward = func(ctx context.Context, req []byte) ([]byte, error) {
+			b, err := fwd.Forward(ctx, req)
+			if err != nil && !cluster.NotSent(err) {
+				// Sent, but no answer: telling the user "unavailable" would
+				// invite a retry that applies the change twice.
+				return nil, fmt.Errorf("%w: %w", db.ErrOutcomeUnknown, err)
+			}
+			return b, err
+		}
 		defer func() { current.Store(m.db) }()
 	}
 	if m.db, err = db.Open(opts); err != nil {

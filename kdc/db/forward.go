@@ -120,6 +120,9 @@ func (d *DB) callLeader(ctx context.Context, r forwardRequest) (uint64, error) {
 		return 0, fmt.Errorf("encode forwarded request: %w", err)
 	}
 	b, err := d.forward(ctx, req)
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return 0, fmt.Errorf("%s through leader %s (%s): %w", r.Kind, id, addr, err)
+	}
 	if err != nil {
 		// Unreachable leader: for this node's callers, writes are
 		// unavailable, which is what ErrNoQuorum means.

@@ -120,6 +120,9 @@ var (
 	// ErrConflict means the principal changed between the proposer reading it
 	// and the command being applied (another admin won the race); retry.
 	ErrConflict = errors.New("concurrent modification of principal")
+	// ErrOutcomeUnknown means a forwarded write reached the leader (or may
+	// have) but no answer came back: it may or may not have been applied.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the leader may have applied the change; check before retrying")
 	// ErrUnsupportedEncType is returned for enctypes the database refuses to
 	// hold (DES, 3DES, RC4, unknown numbers).
 	ErrUnsupportedEncType = errors.New("unsupported enctype")
