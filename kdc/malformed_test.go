@@ -1,0 +1,137 @@
+package kdc
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+// TestMalformedRequests feeds hostile or broken requests to the engine:
+// each must be dropped (nil) or answered with the given KRB-ERROR, never
+// crash and never answered with a ticket.
+func TestMalformedRequests(t *testing.T) {
+	k := newTestKDC(t)
+	alice := k.db.byName["alice@"+testRealm]
+	key := alice.Keys[0]
+	validAS := k.asReq(t, asReq{client: "alice", preauthKey: &key})
+	tgt, part := k.tgt(t)
+
+	// mutateAS rebuilds a valid AS-REQ after f changed it.
+	mutateAS := func(f func(*messages.ASReq)) []byte {
+		var r messages.ASReq
+		if err := r.Unmarshal(k.asReq(t, asReq{client: "alice"})); err != nil {
+			t.Fatal(err)
+		}
+		f(&r)
+		b, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	encTS := func(cipher []byte, etype int32) []byte {
+		b, err := (&types.EncryptedData{EType: etype, Cipher: cipher}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// tgsWith builds a TGS-REQ whose authenticator f may spoil.
+	tgsWith := func(f func(*types.Authenticator), cipher func([]byte) []byte) []byte {
+		body := messages.KDCReqBody{KDCOptions: newFlags(), Realm: testRealm, SName: principal("HTTP/web.example.com"),
+			Till: k.now.Add(time.Hour), Nonce: 1, EType: []int32{18}}
+		bb, _ := body.Marshal()
+		et, _ := crypto.GetEtype(part.Key.KeyType)
+		ck, _ := et.GetChecksumHash(part.Key.KeyValue, bb, 6)
+		auth := types.Authenticator{AVNO: 5, CRealm: testRealm, CName: principal("alice"),
+			Cksum: types.Checksum{CksumType: et.GetHashID(), Checksum: ck}, CTime: k.now}
+		f(&auth)
+		ab, _ := auth.Marshal()
+		ed, _ := crypto.GetEncryptedData(ab, part.Key, 7, 0)
+		if cipher != nil {
+			ed.Cipher = cipher(ed.Cipher)
+		}
+		ap := messages.APReq{PVNO: 5, MsgType: 14, APOptions: newFlags(), Ticket: tgt, EncryptedAuthenticator: ed}
+		apb, _ := ap.Marshal()
+		req := messages.TGSReq{KDCReqFields: messages.KDCReqFields{PVNO: 5, MsgType: 12, ReqBody: body,
+			PAData: types.PADataSequence{{PADataType: 1, PADataValue: apb}}}}
+		b, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	const drop = int32(-1)
+	cases := []struct {
+		name string
+		req  []byte
+		want int32
+	}{
+		{"empty", nil, drop},
+		{"text", []byte("hello, KDC"), drop},
+		{"a KRB-ERROR (never answer errors: no loops between KDCs)", k.errorForTest(t), drop},
+		{"an AS-REP", k.handle(validAS), drop},
+		{"AS tag only", []byte{0x6a}, errorcode.KRB_ERR_GENERIC},
+		{"AS-REQ truncated to 10 bytes", validAS[:10], errorcode.KRB_ERR_GENERIC},
+		{"AS-REQ truncated by half", validAS[:len(validAS)/2], errorcode.KRB_ERR_GENERIC},
+		{"AS-REQ minus its last byte", validAS[:len(validAS)-1], errorcode.KRB_ERR_GENERIC},
+		{"4 GiB length", []byte{0x6a, 0x84, 0xff, 0xff, 0xff, 0xff, 0x30}, errorcode.KRB_ERR_GENERIC},
+		{"64 KiB of garbage after an AS tag", append([]byte{0x6a, 0x83, 0x00, 0xff, 0xff}, bytes.Repeat([]byte{0xa5}, 65535)...), errorcode.KRB_ERR_GENERIC},
+		{"wrong message type inside", mutateAS(func(r *messages.ASReq) { r.MsgType = 12 }), errorcode.KRB_ERR_GENERIC},
+		{"pvno 4", mutateAS(func(r *messages.ASReq) { r.PVNO = 4 }), errorcode.KDC_ERR_BAD_PVNO},
+		{"no enctypes", mutateAS(func(r *messages.ASReq) { r.ReqBody.EType = nil }), errorcode.KDC_ERR_ETYPE_NOSUPP},
+		{"negative enctypes only", mutateAS(func(r *messages.ASReq) { r.ReqBody.EType = []int32{-128, -1} }), errorcode.KDC_ERR_ETYPE_NOSUPP},
+		{"empty client name", mutateAS(func(r *messages.ASReq) { r.ReqBody.CName = types.PrincipalName{} }), errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN},
+		{"client component with a slash", mutateAS(func(r *messages.ASReq) { r.ReqBody.CName.NameString = []string{"alice/x"} }), errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN},
+		{"server component with NUL", mutateAS(func(r *messages.ASReq) { r.ReqBody.SName.NameString = []string{"krbtgt\x00", testRealm} }), errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN},
+		{"PA-ENC-TIMESTAMP not DER", mutateAS(func(r *messages.ASReq) {
+			r.PAData = types.PADataSequence{{PADataType: 2, PADataValue: []byte{0x30, 0x80, 0x01}}}
+		}), errorcode.KDC_ERR_PREAUTH_FAILED},
+		{"PA-ENC-TIMESTAMP of 3 bytes (gokrb5 would panic)", mutateAS(func(r *messages.ASReq) {
+			r.PAData = types.PADataSequence{{PADataType: 2, PADataValue: encTS([]byte{1, 2, 3}, 18)}}
+		}), errorcode.KDC_ERR_PREAUTH_FAILED},
+		{"PA-ENC-TIMESTAMP in RC4", mutateAS(func(r *messages.ASReq) {
+			r.PAData = types.PADataSequence{{PADataType: 2, PADataValue: encTS(make([]byte, 64), 23)}}
+		}), errorcode.KDC_ERR_PREAUTH_FAILED},
+		{"PA-TGS-REQ not an AP-REQ", func() []byte {
+			var r messages.TGSReq
+			r.Unmarshal(tgsWith(func(*types.Authenticator) {}, nil))
+			r.PAData[0].PADataValue = []byte{0x6e, 0x01, 0x00}
+			b, _ := r.Marshal()
+			return b
+		}(), errorcode.KRB_AP_ERR_MSG_TYPE},
+		{"authenticator ciphertext of 5 bytes", tgsWith(func(*types.Authenticator) {}, func([]byte) []byte { return []byte{1, 2, 3, 4, 5} }), errorcode.KRB_AP_ERR_BAD_INTEGRITY},
+		{"authenticator flipped bit", tgsWith(func(*types.Authenticator) {}, func(c []byte) []byte { c = bytes.Clone(c); c[len(c)-1] ^= 1; return c }), errorcode.KRB_AP_ERR_BAD_INTEGRITY},
+		{"no body checksum", tgsWith(func(a *types.Authenticator) { a.Cksum = types.Checksum{} }, nil), errorcode.KRB_AP_ERR_INAPP_CKSUM},
+		{"unkeyed body checksum (rsa-md5)", tgsWith(func(a *types.Authenticator) { a.Cksum.CksumType = 7 }, nil), errorcode.KRB_AP_ERR_INAPP_CKSUM},
+		{"checksum of another family", tgsWith(func(a *types.Authenticator) { a.Cksum.CksumType = 15 }, nil), errorcode.KRB_AP_ERR_INAPP_CKSUM},
+		{"authenticator for another client", tgsWith(func(a *types.Authenticator) { a.CName = principal("mallory") }, nil), errorcode.KRB_AP_ERR_BADMATCH},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reply := k.handle(c.req)
+			if c.want == drop {
+				if reply != nil {
+					t.Fatalf("answered % x, want a drop", reply[:min(16, len(reply))])
+				}
+				return
+			}
+			if e := krbErrorCode(t, reply); e.ErrorCode != c.want {
+				t.Fatalf("error %d (%s), want %d", e.ErrorCode, e.EText, c.want)
+			}
+		})
+	}
+}
+
+// errorForTest returns the bytes of a KRB-ERROR this KDC sends.
+func (k *testKDC) errorForTest(t *testing.T) []byte {
+	t.Helper()
+	b := k.handle(k.asReq(t, asReq{client: "nobody"}))
+	krbErrorCode(t, b)
+	return b
+}
