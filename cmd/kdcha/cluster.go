@@ -308,5 +308,6 @@ func ensureCredentials(cfg *agentConfig) error {
 	return err
 }
 
-// quietLogger is for one-shot commands: warnings and errors only.
-func quietLogger() *slog.Logger { return newLogger(slog.LevelWarn) }
+// quietLogger is for one-shot commands: errors only (a one-node Raft's
+// "starting election" warning at every init is noise there).
+func quietLogger() *slog.Logger { return newLogger(slog.LevelError) }
