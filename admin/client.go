@@ -140,6 +140,11 @@ func (c *Client) Keytab(ctx context.Context, names []string) ([]byte, error) {
 	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, KeytabRequest{Names: names}, &out)
 }
 
+// NodeStatus decodes the node's status (KDC, cluster, VRRP, health) into out.
+func (c *Client) NodeStatus(ctx context.Context, out any) error {
+	return c.do(ctx, http.MethodGet, "/v1/status", nil, nil, out)
+}
+
 // ClusterStatus decodes the node's view of the cluster into out.
 func (c *Client) ClusterStatus(ctx context.Context, out any) error {
 	return c.do(ctx, http.MethodGet, "/v1/cluster/status", nil, nil, out)

@@ -35,6 +35,9 @@ type Store interface {
 
 // Cluster is what the API needs for cluster administration.
 type Cluster interface {
+	// NodeStatus returns the whole node at a glance: KDC, cluster role,
+	// VRRP instances and health (JSON-encodable).
+	NodeStatus(ctx context.Context) (any, error)
 	// Status returns the cluster as this node sees it (JSON-encodable).
 	Status(ctx context.Context) (any, error)
 	// Leave removes this node from the cluster.
@@ -70,6 +73,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/principal/rekey", s.rekey)
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
 	if cluster != nil {
+		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
 		s.mux.HandleFunc("POST /v1/cluster/leave", s.clusterLeave)
 		s.mux.HandleFunc("POST /v1/cluster/remove", s.clusterRemove)
@@ -226,6 +230,15 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(b)
+}
+
+func (s *Server) nodeStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.cluster.NodeStatus(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request) {

@@ -175,6 +175,9 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 	return in, nil
 }
 
+// Name is the instance's name from the configuration.
+func (in *Instance) Name() string { return in.name }
+
 // Status returns the current state and effective priority.
 func (in *Instance) Status() Status {
 	in.mu.Lock()

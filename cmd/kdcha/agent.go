@@ -64,7 +64,8 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		metrics:     cfg.Metrics.Listen,
 		registry:    reg,
 		also: func(ctx context.Context, kdcAddrs []string) error {
-			return haServices{cfg: cfg, log: log, reg: reg, database: m.db, kdcAddr: localKDCAddr(kdcAddrs)}.run(ctx)
+			m.live.kdc.Store(&kdcAddrs)
+			return haServices{cfg: cfg, log: log, reg: reg, database: m.db, kdcAddr: localKDCAddr(kdcAddrs), live: m.live}.run(ctx)
 		},
 	}.run(ctx)
 }

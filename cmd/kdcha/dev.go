@@ -70,13 +70,15 @@ func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
 	sock := filepath.Join(dir, "admin.sock")
 	krb5conf := filepath.Join(dir, "krb5.conf")
 	principal := o.user + "@" + o.realm
+	live := &liveStatus{}
 	return nodeServices{
 		log:         log,
 		database:    database,
-		cluster:     &member{log: log, db: database},
+		cluster:     &member{log: log, db: database, live: live},
 		kdc:         cfg,
 		adminSocket: sock,
 		onReady: func(addrs []string) error {
+			live.kdc.Store(&addrs)
 			if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, addrs[0])), 0o644); err != nil {
 				return fmt.Errorf("write krb5.conf: %w", err)
 			}

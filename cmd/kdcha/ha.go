@@ -36,6 +36,8 @@ type haServices struct {
 	database *db.DB
 	// kdcAddr is this node's own KDC address, probed by default.
 	kdcAddr string
+	// live receives the instances and the health runner for `kdcha status`.
+	live *liveStatus
 }
 
 // run runs until ctx is cancelled, then lets every instance resign (priority
@@ -74,6 +76,9 @@ func (h haServices) run(ctx context.Context) error {
 		Logger:   h.log,
 		Metrics:  healthMetrics,
 	})
+
+	h.live.instances.Store(&instances)
+	h.live.runner.Store(runner)
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, in := range instances {

@@ -347,4 +347,20 @@ func TestHungKDCLosesVIP(t *testing.T) {
 	if !strings.Contains(n1.logs.String(), "kinit failed") {
 		t.Errorf("n1 did not log why its health dropped")
 	}
+	// `kdcha status` tells the operator why at a glance.
+	status := func(n *haNode) string {
+		cmd := exec.Command(kdchaBin, "status")
+		cmd.Env = append(os.Environ(), "KDCHA_ADMIN_SOCKET="+filepath.Join(l.dir, n.name, "admin.sock"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kdcha status on %s: %v\n%s", n.name, err, out)
+		}
+		return string(out)
+	}
+	if out := status(n1); !strings.Contains(out, "VI_KDC  BACKUP") || !strings.Contains(out, "priority -253: kinit failed") {
+		t.Errorf("kdcha status on the hung node:\n%s", out)
+	}
+	if out := status(n2); !strings.Contains(out, "VI_KDC  MASTER") || !strings.Contains(out, "HEALTH    healthy") && !strings.Contains(out, "healthy") {
+		t.Errorf("kdcha status on the new master:\n%s", out)
+	}
 }

@@ -28,6 +28,8 @@ type member struct {
 	db     *db.DB
 	mux    *cluster.Mux    // nil for a single node
 	client *cluster.Client // nil for a single node
+	// live is what the running services publish for `kdcha status`.
+	live *liveStatus
 }
 
 func (c *agentConfig) clustered() bool { return c.Cluster.Listen != "" }
@@ -63,7 +65,7 @@ func (c *agentConfig) dbOptions(log *slog.Logger) db.Options {
 // becomes: memberOpen refuses one, memberInit bootstraps a new realm,
 // memberRestore bootstraps it from a backup.
 func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.Reader) (*member, error) {
-	m := &member{cfg: cfg, log: log}
+	m := &member{cfg: cfg, log: log, live: &liveStatus{}}
 	opts := cfg.dbOptions(log)
 	initialized, err := db.Initialized(opts.DataDir)
 	if err != nil {
