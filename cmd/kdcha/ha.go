@@ -187,7 +187,9 @@ func applyVerdicts(ctx context.Context, instances []*vrrp.Instance, verdicts <-c
 
 // checks returns the configured health checks plus, unless the
 // configuration already has a kinit check, the agent's own: a preauthenticated
-// AS exchange for the probe principal against this node's KDC.
+// AS exchange for the probe principal against this node's KDC. A cluster
+// member also checks that its replica hears the Raft leader (a priority
+// hint, weight -50).
 func (h haServices) checks() ([]health.Check, error) {
 	cfg := h.cfg.Health
 	hasKinit := false
@@ -207,7 +209,14 @@ func (h haServices) checks() ([]health.Check, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return health.NewChecks(cfg)
+	checks, err := health.NewChecks(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if h.cfg.clustered() {
+		checks = append(checks, replicaCheck(h.database))
+	}
+	return checks, nil
 }
 
 func (h haServices) probeKeytabPath() string {
