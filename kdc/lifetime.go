@@ -35,10 +35,17 @@ func isInfinite(t time.Time) bool { return t.IsZero() || t.Unix() <= 0 }
 
 // computeTimes applies MIT's rules (kdc_get_ticket_endtime and
 // kdc_get_ticket_renewtime): end = min(till, parent end, start+max life);
-// renewable if RENEWABLE was asked (flag kept even when renew-till is
-// truncated) or RENEWABLE-OK was asked and till exceeded the allowed end,
-// unless a principal, the realm (max renewable life 0) or a non-renewable
-// parent forbids it.
+// renewable if RENEWABLE was asked or RENEWABLE-OK was asked and till
+// exceeded the allowed end; renew-till = min(rtime, parent renew-till,
+// start+max renewable life), even when that is before the end time.
+//
+// When RENEWABLE is asked but a principal, the realm (max renewable life 0)
+// or a non-renewable parent forbids renewing, MIT drops the flag. Java
+// rejects such a reply as forged ("Message stream modified": KrbKdcRep
+// requires RENEWABLE back whenever it asked), so kdcha sets the flag with
+// renew-till no later than the end time: a ticket that can never be
+// extended, which every client accepts and which grants nothing the policy
+// forbids.
 func computeTimes(r lifetimeRequest) (ticketTimes, *krbError) {
 	start := r.now.Truncate(time.Second)
 	end := start.Add(r.maxLife)
@@ -62,11 +69,14 @@ func computeTimes(r lifetimeRequest) (ticketTimes, *krbError) {
 	default:
 		return t, nil
 	}
-	if r.noRenew || r.maxRenew <= 0 || (r.parent != nil && !r.parentRenews) {
-		return t, nil
-	}
 	limit := start.Add(r.maxRenew)
-	if r.parent != nil && r.parent.renewTill.Before(limit) {
+	if r.noRenew || r.maxRenew <= 0 || (r.parent != nil && !r.parentRenews) {
+		if !r.renewable {
+			return t, nil
+		}
+		limit = end
+	}
+	if r.parent != nil && r.parentRenews && r.parent.renewTill.Before(limit) {
 		limit = r.parent.renewTill
 	}
 	if isInfinite(rtill) || rtill.After(limit) {
@@ -75,11 +85,6 @@ func computeTimes(r lifetimeRequest) (ticketTimes, *krbError) {
 	rtill = rtill.UTC().Truncate(time.Second)
 	if !r.renewable && !rtill.After(end) {
 		return t, nil
-	}
-	if rtill.Before(end) {
-		// A renew-till before the end time would be meaningless; MIT keeps
-		// the renewable flag and the client sees renew-till == end.
-		rtill = end
 	}
 	t.renewable = true
 	t.renewTill = rtill

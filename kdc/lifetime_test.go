@@ -24,13 +24,17 @@ func TestComputeTimes(t *testing.T) {
 		{"till in the past", lifetimeRequest{till: t0.Add(-h), maxLife: 10 * h}, 0, 0, errorcode.KDC_ERR_NEVER_VALID},
 		{"renewable capped by realm", lifetimeRequest{till: epoch, rtime: t0.Add(1000 * h), renewable: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 168 * h, 0},
 		{"renewable rtime infinite", lifetimeRequest{till: epoch, rtime: epoch, renewable: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 168 * h, 0},
-		{"renewable flag kept when truncated below end", lifetimeRequest{till: epoch, rtime: t0.Add(h), renewable: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 10 * h, 0},
+		{"renew-till before the end time is kept (Java refuses one past rtime)", lifetimeRequest{till: epoch, rtime: t0.Add(h), renewable: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, h, 0},
 		{"renewable-ok turns long till into renewable", lifetimeRequest{till: t0.Add(100 * h), renewableOK: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 100 * h, 0},
 		{"renewable-ok with short till stays plain", lifetimeRequest{till: t0.Add(2 * h), renewableOK: true, maxLife: 10 * h, maxRenew: 168 * h}, 2 * h, 0, 0},
-		{"principal forbids renewable", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, noRenew: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 0, 0},
-		{"realm max renewable 0", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, maxLife: 10 * h}, 10 * h, 0, 0},
+		// RENEWABLE asked but forbidden: the flag comes back (Java demands
+		// it) with a renew-till that cannot outlive the ticket.
+		{"principal forbids renewable", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, noRenew: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 10 * h, 0},
+		{"principal forbids renewable, short rtime", lifetimeRequest{till: epoch, renewable: true, rtime: t0.Add(2 * h), noRenew: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 2 * h, 0},
+		{"realm max renewable 0", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, maxLife: 10 * h}, 10 * h, 10 * h, 0},
+		{"renewable-ok when forbidden stays plain", lifetimeRequest{till: t0.Add(100 * h), renewableOK: true, noRenew: true, maxLife: 10 * h, maxRenew: 168 * h}, 10 * h, 0, 0},
 		{"parent caps end and renew", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, maxLife: 10 * h, maxRenew: 168 * h, parent: parent, parentRenews: true}, 5 * h, 48 * h, 0},
-		{"non-renewable parent", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, maxLife: 10 * h, maxRenew: 168 * h, parent: parent}, 5 * h, 0, 0},
+		{"non-renewable parent", lifetimeRequest{till: epoch, renewable: true, rtime: epoch, maxLife: 10 * h, maxRenew: 168 * h, parent: parent}, 5 * h, 5 * h, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -114,7 +114,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 		if displayName(ap.Ticket.SName, ap.Ticket.Realm) != displayName(b.SName, b.Realm) {
 			return nil, hdr, newError(errorcode.KDC_ERR_SERVER_NOMATCH, "RENEW of a ticket for %s requested as %s", displayName(ap.Ticket.SName, ap.Ticket.Realm), out.server)
 		}
-		etp, kerr = renewTicket(hdr, now)
+		etp, kerr = renewTicket(hdr, b.Till, now)
 	} else {
 		etp, kerr = h.newServiceTicket(b, hdr, service, authzKey{replyKey, authzUsage}, now)
 	}
@@ -247,10 +247,12 @@ func verifyBodyChecksum(ck types.Checksum, key types.EncryptionKey, rawBody []by
 
 // renewTicket implements RENEW: a copy of the ticket (same session key,
 // authtime and flags) with a new start and a lifetime as long as the
-// original's, capped at renew-till. INITIAL is cleared: the new ticket comes
+// original's, capped at renew-till and at the request's till (Java refuses
+// an end time past the till it sent, which a KDC clock a second ahead
+// would otherwise produce). INITIAL is cleared: the new ticket comes
 // from the TGS, and services that demand an initial ticket (password
 // changes) must not accept a renewed one.
-func renewTicket(hdr messages.EncTicketPart, now time.Time) (messages.EncTicketPart, *krbError) {
+func renewTicket(hdr messages.EncTicketPart, till, now time.Time) (messages.EncTicketPart, *krbError) {
 	if !flagSet(hdr.Flags, flags.Renewable) {
 		return hdr, newError(errorcode.KDC_ERR_BADOPTION, "ticket is not renewable")
 	}
@@ -265,6 +267,12 @@ func renewTicket(hdr messages.EncTicketPart, now time.Time) (messages.EncTicketP
 	end := now.Add(hdr.EndTime.Sub(start))
 	if end.After(hdr.RenewTill) {
 		end = hdr.RenewTill
+	}
+	if !isInfinite(till) && till.Before(end) {
+		end = till.UTC().Truncate(time.Second)
+	}
+	if !end.After(now) {
+		return hdr, newError(errorcode.KDC_ERR_NEVER_VALID, "renewed ticket would end at %s, not after now", end.Format(time.RFC3339))
 	}
 	t := hdr
 	t.StartTime = now

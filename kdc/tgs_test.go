@@ -80,6 +80,11 @@ func TestTGSRenew(t *testing.T) {
 	if !bytes.Equal(r.Key.KeyValue, part.Key.KeyValue) || flagSet(r.Flags, flags.Initial) {
 		t.Errorf("renewal must keep the session key and clear INITIAL")
 	}
+	// The request's till caps the renewed end (Java refuses a later one).
+	_, r = tgsReply(t, k.handle(k.tgsReq(t, tgsReq{tgt: tgt, sessionKey: part.Key, service: "krbtgt/" + testRealm, options: []int{flags.Renew}, till: k.now.Add(time.Hour + 500*time.Millisecond)})), part.Key, 8)
+	if !r.EndTime.Equal(k.now.Add(time.Hour)) {
+		t.Errorf("renewal with till +1h: end %s, want %s", r.EndTime, k.now.Add(time.Hour))
+	}
 	// Close to renew-till, the new end is capped at it.
 	k.now = part.RenewTill.Add(-time.Hour)
 	_, r = tgsReply(t, k.handle(k.tgsReq(t, tgsReq{tgt: tgt, sessionKey: part.Key, service: "krbtgt/" + testRealm, options: []int{flags.Renew}})), part.Key, 8)
