@@ -184,12 +184,14 @@ func (h *Handler) verifyHeader(ap messages.APReq, rawBody []byte, renew bool, no
 	if !ok {
 		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_NOT_US, "ticket server %s not in database", name)
 	}
+	// A ticket names its key version; one issued before the last rekey
+	// (a TGT after a krbtgt rekey) opens with the previous key.
 	key, ok := owner.KeyFor(tkt.EncPart.EType)
-	if !ok {
-		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BADKEYVER, "no %s key of enctype %d", name, tkt.EncPart.EType)
+	if ok && tkt.EncPart.KVNO != 0 && uint32(tkt.EncPart.KVNO) != key.KVNO {
+		key, ok = owner.KeyForVersion(tkt.EncPart.EType, uint32(tkt.EncPart.KVNO))
 	}
-	if tkt.EncPart.KVNO != 0 && uint32(tkt.EncPart.KVNO) != key.KVNO {
-		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BADKEYVER, "ticket kvno %d, current %s kvno is %d", tkt.EncPart.KVNO, name, key.KVNO)
+	if !ok {
+		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BADKEYVER, "ticket kvno %d enctype %d: %s has no such key (current kvno %d)", tkt.EncPart.KVNO, tkt.EncPart.EType, name, owner.KVNO())
 	}
 	hdr, err := decodeTicketPart(tkt, key)
 	if err != nil {

@@ -185,3 +185,31 @@ func TestRawReqBody(t *testing.T) {
 		}
 	}
 }
+
+// TestTGTSurvivesKrbtgtRekey: a TGT issued before krbtgt is rekeyed still
+// gets service tickets (its kvno opens with the previous key); one two
+// rekeys old does not.
+func TestTGTSurvivesKrbtgtRekey(t *testing.T) {
+	k := newTestKDC(t)
+	tgt, part := k.tgt(t)
+	tgs := k.db.byName["krbtgt/"+testRealm+"@"+testRealm]
+	rekey := func() {
+		next := *tgs
+		next.PreviousKeys = tgs.Keys
+		next.Keys = nil
+		for _, key := range tgs.Keys {
+			key.KVNO++
+			key.Value = bytes.Repeat([]byte{byte(key.KVNO)}, len(key.Value))
+			next.Keys = append(next.Keys, key)
+		}
+		tgs = &next
+		k.db.byName[tgs.Name] = tgs
+	}
+	rekey()
+	tgsReply(t, k.handle(k.tgsReq(t, tgsReq{tgt: tgt, sessionKey: part.Key, service: "HTTP/web.example.com"})), part.Key, 8)
+	rekey()
+	e := krbErrorCode(t, k.handle(k.tgsReq(t, tgsReq{tgt: tgt, sessionKey: part.Key, service: "HTTP/web.example.com", till: k.now.Add(2 * time.Hour)})))
+	if e.ErrorCode != errorcode.KRB_AP_ERR_BADKEYVER {
+		t.Fatalf("TGT two rekeys old: error %d, want BADKEYVER", e.ErrorCode)
+	}
+}

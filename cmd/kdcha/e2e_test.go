@@ -346,3 +346,23 @@ func TestDevReopensRealm(t *testing.T) {
 		t.Fatalf("reopening for another realm: err=%v\n%s", err, out)
 	}
 }
+
+// TestMITKrbtgtRekey: rotating the krbtgt key does not log users out: a
+// TGT from before the rekey still gets service tickets, and new logins
+// get TGTs in the new key.
+func TestMITKrbtgtRekey(t *testing.T) {
+	requireMIT(t)
+	n := startDev(t, nil)
+	n.kdcha("principal", "add", "host/a.example.com", "--random-key")
+	n.kdcha("principal", "add", "host/b.example.com", "--random-key")
+	n.kinit()
+	n.must("", "kvno", "host/a.example.com")
+	if out := n.kdcha("principal", "rekey", "krbtgt/DEV.KDCHA.TEST"); !strings.Contains(out, "kvno 2") {
+		t.Fatalf("rekey krbtgt: %s", out)
+	}
+	if out := n.must("", "kvno", "host/b.example.com"); !strings.Contains(out, "kvno = 1") {
+		t.Fatalf("service ticket with a TGT from before the krbtgt rekey:\n%s", out)
+	}
+	n.kinit()
+	n.must("", "kvno", "host/b.example.com")
+}

@@ -14,10 +14,14 @@ import (
 // record is a principal as the FSM stores it: keys sealed. Records are
 // immutable once stored; a change stores a new record.
 type record struct {
-	Name             string        `json:"name"`
-	Aliases          []string      `json:"aliases,omitempty"`
-	KVNO             uint32        `json:"kvno"`
-	Keys             []sealedKey   `json:"keys"`
+	Name    string      `json:"name"`
+	Aliases []string    `json:"aliases,omitempty"`
+	KVNO    uint32      `json:"kvno"`
+	Keys    []sealedKey `json:"keys"`
+	// PrevKVNO and PrevKeys are the keys replaced by the last set_keys,
+	// kept so tickets issued before a rekey stay valid until they expire.
+	PrevKVNO         uint32        `json:"prev_kvno,omitempty"`
+	PrevKeys         []sealedKey   `json:"prev_keys,omitempty"`
 	Attributes       Attributes    `json:"attributes"`
 	MaxLife          time.Duration `json:"max_life,omitempty"`
 	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
@@ -245,6 +249,7 @@ func (f *fsm) setKeys(c *command) (*Principal, error) {
 		return nil, fmt.Errorf("%w: keys sealed for kvno %d, next is %d", ErrConflict, c.KVNO, want)
 	}
 	rec := *old
+	rec.PrevKVNO, rec.PrevKeys = old.KVNO, old.Keys
 	rec.KVNO = c.KVNO
 	rec.Keys = c.Keys
 	rec.Modified = c.Time
@@ -457,18 +462,19 @@ func checkSealedKeys(keys []sealedKey) error {
 
 // unseal builds the decrypted, immutable Principal for rec.
 func (f *fsm) unseal(rec *record) (*Principal, error) {
-	keys := make([]Key, 0, len(rec.Keys))
-	for _, k := range rec.Keys {
-		v, err := f.mk.open(rec.Name, k.EType, rec.KVNO, k.Sealed)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, Key{EType: k.EType, KVNO: rec.KVNO, Salt: k.Salt, Value: v})
+	keys, err := f.openKeys(rec.Name, rec.KVNO, rec.Keys)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := f.openKeys(rec.Name, rec.PrevKVNO, rec.PrevKeys)
+	if err != nil {
+		return nil, err
 	}
 	return &Principal{
 		Name:             rec.Name,
 		Aliases:          slices.Clone(rec.Aliases),
 		Keys:             keys,
+		PreviousKeys:     prev,
 		Attributes:       rec.Attributes,
 		MaxLife:          rec.MaxLife,
 		MaxRenewableLife: rec.MaxRenewableLife,
@@ -478,6 +484,22 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		Locked:           rec.Locked,
 		LockedAt:         rec.LockedAt,
 	}, nil
+}
+
+// openKeys decrypts the sealed keys of one kvno of a principal.
+func (f *fsm) openKeys(name string, kvno uint32, sealed []sealedKey) ([]Key, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	keys := make([]Key, 0, len(sealed))
+	for _, k := range sealed {
+		v, err := f.mk.open(name, k.EType, kvno, k.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, Key{EType: k.EType, KVNO: kvno, Salt: k.Salt, Value: v})
+	}
+	return keys, nil
 }
 
 // result returns the result of the entry at index, if still remembered.

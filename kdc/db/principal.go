@@ -22,6 +22,12 @@ type Principal struct {
 	// In the index the Value is plaintext; at rest it is sealed with the
 	// realm master key.
 	Keys []Key `json:"keys"`
+	// PreviousKeys are the keys the last rekey or password change replaced
+	// (one kvno below Keys), kept so that tickets encrypted in them (TGTs
+	// issued before a krbtgt rekey) stay valid until they expire, as MIT's
+	// -keepold and AD's previous krbtgt password do. New tickets always use
+	// Keys.
+	PreviousKeys []Key `json:"previous_keys,omitempty"`
 	// Attributes are the policy flags (preauth, disabled, forwardable...).
 	Attributes Attributes `json:"attributes"`
 	// MaxLife caps ticket lifetime for this principal; 0 means the realm limit.
@@ -80,6 +86,19 @@ func (p *Principal) KeyFor(etype int32) (Key, bool) {
 	for _, k := range p.Keys {
 		if k.EType == etype {
 			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// KeyForVersion returns the key of the given enctype and kvno among the
+// current and previous keys.
+func (p *Principal) KeyForVersion(etype int32, kvno uint32) (Key, bool) {
+	for _, keys := range [][]Key{p.Keys, p.PreviousKeys} {
+		for _, k := range keys {
+			if k.EType == etype && k.KVNO == kvno {
+				return k, true
+			}
 		}
 	}
 	return Key{}, false
