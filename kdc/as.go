@@ -299,7 +299,9 @@ func (h *Handler) lookupService(pn types.PrincipalName, realm string) (*db.Princ
 	p, ok := h.db.Lookup(name)
 	if !ok {
 		detail := "server not found in database"
-		if similar := h.db.Similar(name, 3); len(similar) > 0 {
+		if !h.similarBudget.take(time.Now()) {
+			detail += " (closest names not computed: too many unknown names this second)"
+		} else if similar := h.db.Similar(name, 3); len(similar) > 0 {
 			detail += fmt.Sprintf("; closest existing names: %v (a host-based name built from an IP where the key is under the FQDN, or the reverse? add an alias)", similar)
 		}
 		return nil, newError(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "%s", detail)

@@ -47,6 +47,10 @@ type Handler struct {
 	metrics *handlerMetrics
 	lockout *failureCounter
 	replies *lookaside
+	// similarBudget bounds the "closest names" searches, which scan the
+	// whole index: a client asking for unknown names in a loop must not
+	// turn each request into a scan of a million principals.
+	similarBudget rateBudget
 }
 
 // HandlerOption customises a Handler, mostly for tests.
