@@ -55,6 +55,7 @@ type devNode struct {
 	password string // the user's password
 	env      []string
 	logs     *syncBuffer
+	pid      int // of the kdcha dev process
 }
 
 type syncBuffer struct {
@@ -106,7 +107,7 @@ func startDev(t *testing.T, prefix []string, args ...string) *devNode {
 			t.Logf("kdcha dev logs:\n%s", logs.String())
 		}
 	})
-	n := &devNode{t: t, dir: dir, logs: logs}
+	n := &devNode{t: t, dir: dir, logs: logs, pid: cmd.Process.Pid}
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)

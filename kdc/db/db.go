@@ -28,10 +28,6 @@ type Options struct {
 	// database. Without it a missing stash or an uninitialised data dir is
 	// an error, so that a mistyped path never starts an empty KDC.
 	CreateIfMissing bool
-	// RaftBindAddr is the Raft TCP address, a specific IP (peers are told
-	// to dial it); default 127.0.0.1:0, which is fine for a single node (a
-	// lone voter elects itself whatever its address).
-	RaftBindAddr string
 	// NodeID is this node's Raft ID. It is recorded when the data dir is
 	// created (default: the host name) and must not change afterwards;
 	// empty means "the recorded one".
@@ -46,9 +42,10 @@ type Options struct {
 
 	// Transport carries Raft between nodes (in the product, the cluster
 	// package's mutual-TLS stream layer wrapped in raft.NewNetworkTransport).
-	// Nil means an unauthenticated TCP transport on RaftBindAddr, which is
-	// only fit for a single node or a dev setup. Open takes ownership, also
-	// when it fails: Close (or the failing Open) closes it.
+	// Nil means a single node: no network transport at all, so no socket
+	// through which anything could write to the database (a data dir whose
+	// Raft configuration has other voters is then refused). Open takes
+	// ownership, also when it fails: Close (or the failing Open) closes it.
 	Transport raft.Transport
 	// Join marks a fresh data dir as a node that an existing cluster's
 	// leader will add (AddVoter): Open does not bootstrap a configuration
@@ -164,7 +161,6 @@ func open(opts Options) (*DB, error) {
 	start := time.Now()
 	n, err := startRaft(raftConfig{
 		dataDir:           opts.DataDir,
-		bindAddr:          opts.RaftBindAddr,
 		nodeID:            m.NodeID,
 		transport:         opts.Transport,
 		bootstrap:         !m.Join,
@@ -212,9 +208,6 @@ func (o *Options) fill() error {
 	}
 	if o.MasterKeyPath == "" {
 		o.MasterKeyPath = filepath.Join(o.DataDir, DefaultMasterKeyFile)
-	}
-	if o.RaftBindAddr == "" {
-		o.RaftBindAddr = "127.0.0.1:0"
 	}
 	if o.EncTypes == nil {
 		o.EncTypes = DefaultEncTypes

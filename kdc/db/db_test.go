@@ -341,7 +341,6 @@ func TestOpenRefuses(t *testing.T) {
 			o.CreateIfMissing = false
 		}, fs.ErrNotExist, "no principal database"},
 		{"other node ID", func(o *Options) { o.DataDir = existing; o.NodeID = "renamed-host" }, ErrInvalid, "test-node"},
-		{"wildcard raft address", func(o *Options) { o.DataDir = existing; o.RaftBindAddr = "0.0.0.0:0" }, ErrInvalid, "wildcard"},
 		{"3DES", func(o *Options) { o.DataDir = filepath.Join(base, "x"); o.EncTypes = []int32{16} }, ErrUnsupportedEncType, "16"},
 		{"bad realm", func(o *Options) { o.DataDir = filepath.Join(base, "x"); o.Realm = "A B" }, ErrInvalidName, "A B"},
 		{"no data dir", func(o *Options) { o.DataDir = "" }, ErrInvalid, "DataDir"},

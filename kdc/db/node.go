@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"slices"
 	"time"
@@ -18,10 +17,10 @@ import (
 
 // raftConfig are the knobs of the Raft node that Open sets.
 type raftConfig struct {
-	dataDir  string
-	bindAddr string
-	nodeID   string
-	// transport, if set, replaces the TCP transport on bindAddr.
+	dataDir string
+	nodeID  string
+	// transport carries Raft to other nodes; nil means a single node that
+	// opens no network transport at all (see localTransport).
 	transport raft.Transport
 	// bootstrap makes a fresh node the only voter of a new cluster; a
 	// joining node waits to be added instead.
@@ -98,11 +97,9 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	trans := cfg.transport
-	if trans == nil {
-		if trans, err = tcpTransport(cfg.bindAddr, hlog); err != nil {
-			return nil, err
-		}
+	trans, local := cfg.transport, cfg.transport == nil
+	if local {
+		trans = localTransport()
 	}
 	defer func() {
 		if err != nil {
@@ -133,7 +130,7 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 	n.observeLeader(leaderChanged)
 	replayed, err := replayCommitted(store, snaps, f)
 	if err == nil && (existing || cfg.bootstrap) {
-		err = n.awaitSingleLeader(rc.LocalID, cfg.startTimeout)
+		err = n.awaitSingleLeader(rc.LocalID, local, cfg.startTimeout)
 	}
 	if err != nil {
 		// The deferred closes release the store and transport.
@@ -149,22 +146,19 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 	return n, nil
 }
 
-// tcpTransport is the transport of a node without Options.Transport: plain
-// TCP, so only fit for a single node or dev.
-func tcpTransport(bindAddr string, hlog *hclogAdapter) (*raft.NetworkTransport, error) {
-	addr, err := net.ResolveTCPAddr("tcp", bindAddr)
-	if err != nil {
-		return nil, fmt.Errorf("raft bind address %q: %w", bindAddr, err)
-	}
-	if addr.IP == nil || addr.IP.IsUnspecified() {
-		// The bound address is also the one peers are told to dial.
-		return nil, fmt.Errorf("%w: raft bind address %q must be a specific IP, not a wildcard", ErrInvalid, bindAddr)
-	}
-	trans, err := raft.NewTCPTransportWithLogger(bindAddr, nil, 3, 10*time.Second, hlog)
-	if err != nil {
-		return nil, fmt.Errorf("raft transport on %s: %w", bindAddr, err)
-	}
-	return trans, nil
+// localTransportAddr is the Raft address of a node without a network
+// transport. It names no socket: nothing outside the process can reach it.
+const localTransportAddr = "local"
+
+// localTransport is the transport of a single node (no Options.Transport).
+// A lone voter elects itself and never sends an RPC, so it needs no network
+// at all; and any listening socket would be a writer to the database that
+// no one authenticates (hashicorp/raft accepts AppendEntries from whoever
+// claims a higher term). raft's in-memory transport is reachable only by
+// transports connected to it in this process, which nothing does.
+func localTransport() raft.Transport {
+	_, t := raft.NewInmemTransport(localTransportAddr)
+	return t
 }
 
 // observeLeader calls changed on every leader change seen by this node
@@ -192,7 +186,11 @@ func (n *raftNode) observeLeader(changed func()) {
 // that Open returns a database that accepts writes and has replayed its log.
 // In a multi-voter configuration leadership depends on peers, so it does
 // not wait.
-func (n *raftNode) awaitSingleLeader(self raft.ServerID, timeout time.Duration) error {
+//
+// A node without a network transport (local) can only ever be the sole
+// voter: a data dir of a cluster member opened without the cluster's
+// transport is refused instead of waiting forever for peers it cannot reach.
+func (n *raftNode) awaitSingleLeader(self raft.ServerID, local bool, timeout time.Duration) error {
 	f := n.r.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return fmt.Errorf("read raft configuration: %w", err)
@@ -202,6 +200,9 @@ func (n *raftNode) awaitSingleLeader(self raft.ServerID, timeout time.Duration) 
 		return fmt.Errorf("this node (raft ID %q) is not in the raft configuration %v", self, servers)
 	}
 	if len(servers) != 1 {
+		if local {
+			return fmt.Errorf("%w: this data dir belongs to a cluster of %d voters; start it with the cluster's transport (cluster.listen)", ErrInvalid, len(servers))
+		}
 		return nil
 	}
 	deadline := time.Now().Add(timeout)
