@@ -72,7 +72,7 @@ func TestAPIRoundTrip(t *testing.T) {
 	if _, err := c.Keytab(ctx, nil); apiStatus(err) != http.StatusBadRequest {
 		t.Fatalf("empty keytab request: %v", err)
 	}
-	if err := c.Delete(ctx, "alice"); err != nil {
+	if err := c.Delete(ctx, "alice", false); err != nil {
 		t.Fatal(err)
 	}
 	if ps, err := c.List(ctx); err != nil || len(ps) != 0 {

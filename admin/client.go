@@ -117,9 +117,14 @@ func (c *Client) Modify(ctx context.Context, name string, req ModifyRequest) (Pr
 	return out, c.do(ctx, http.MethodPatch, "/v1/principal", nameQuery(name), req, &out)
 }
 
-// Delete removes a principal.
-func (c *Client) Delete(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/principal", nameQuery(name), nil, nil)
+// Delete removes a principal; force is needed for a protected one (the
+// realm's krbtgt can never be deleted).
+func (c *Client) Delete(ctx context.Context, name string, force bool) error {
+	q := nameQuery(name)
+	if force {
+		q.Set("force", "true")
+	}
+	return c.do(ctx, http.MethodDelete, "/v1/principal", q, nil, nil)
 }
 
 // SetPassword derives new keys from a password (kvno+1).

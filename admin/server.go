@@ -29,7 +29,7 @@ type Store interface {
 	SetPassword(ctx context.Context, name, password string) (*db.Principal, error)
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
-	Delete(ctx context.Context, name string) error
+	Delete(ctx context.Context, name string, force bool) error
 	Keytab(names ...string) ([]byte, error)
 }
 
@@ -196,7 +196,8 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
-	if err := s.store.Delete(r.Context(), name); err != nil {
+	force := r.URL.Query().Get("force") == "true"
+	if err := s.store.Delete(r.Context(), name, force); err != nil {
 		s.reply(w, "delete", nil, err)
 		return
 	}
@@ -309,6 +310,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, db.ErrProtected):
+		return http.StatusForbidden
 	case errors.Is(err, db.ErrExists), errors.Is(err, db.ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, db.ErrInvalidName), errors.Is(err, db.ErrWeakPassword), errors.Is(err, db.ErrInvalid), errors.Is(err, db.ErrUnsupportedEncType):

@@ -94,3 +94,42 @@ func TestCLIPrincipalLifecycle(t *testing.T) {
 		t.Fatalf("kvno after delete and re-create went backwards:\n%s", out)
 	}
 }
+
+// TestCLIProtectedPrincipals replays the golden-ticket attack through the
+// CLI: deleting the realm's krbtgt and then making it an alias of a user
+// whose password the attacker knows. Both steps are refused, and
+// --clear-aliases really clears.
+func TestCLIProtectedPrincipals(t *testing.T) {
+	requireMIT(t)
+	n := startDev(t, nil)
+	const tgs = "krbtgt/DEV.KDCHA.TEST"
+	for _, args := range [][]string{
+		{"principal", "delete", tgs},
+		{"principal", "delete", tgs, "--force"},
+		{"principal", "modify", "user", "--alias", tgs},
+	} {
+		out, err := n.run("", kdchaBin, args...)
+		if err == nil || !strings.Contains(out, "protected principal") {
+			t.Fatalf("kdcha %s: err=%v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	n.kdcha("principal", "add", "krbtgt/OTHER.TEST", "--random-key")
+	if out, err := n.run("", kdchaBin, "principal", "delete", "krbtgt/OTHER.TEST"); err == nil || !strings.Contains(out, "--force") {
+		t.Fatalf("delete a cross-realm krbtgt without --force: err=%v\n%s", err, out)
+	}
+	n.kdcha("principal", "delete", "krbtgt/OTHER.TEST", "--force")
+	n.kinit()
+	n.must("", "kvno", tgs+"@DEV.KDCHA.TEST")
+
+	n.kdcha("principal", "add", "svc/a", "--random-key", "--alias", "svc/b")
+	if out := n.kdcha("principal", "get", "svc/a", "--json"); !strings.Contains(out, "svc/b@DEV.KDCHA.TEST") {
+		t.Fatalf("alias not set:\n%s", out)
+	}
+	n.kdcha("principal", "modify", "svc/a", "--clear-aliases")
+	if out := n.kdcha("principal", "get", "svc/a", "--json"); strings.Contains(out, "svc/b") {
+		t.Fatalf("--clear-aliases left the alias:\n%s", out)
+	}
+	if out, err := n.run("", kdchaBin, "principal", "get", "svc/b"); err == nil {
+		t.Fatalf("the cleared alias still resolves:\n%s", out)
+	}
+}

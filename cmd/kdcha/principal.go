@@ -112,18 +112,21 @@ func principalList() *cobra.Command {
 }
 
 func principalDelete() *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a principal (its kvno is remembered: a re-created principal continues above it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := adminClient(cmd).Delete(cmd.Context(), args[0]); err != nil {
+			if err := adminClient(cmd).Delete(cmd.Context(), args[0], force); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "delete a protected principal (krbtgt/*, kdcha/health, kadmin/*); the realm's own krbtgt can never be deleted")
+	return cmd
 }
 
 func principalModify() *cobra.Command {
@@ -158,6 +161,14 @@ func principalModify() *cobra.Command {
 			}
 			if f.Changed("max-renewable-life") {
 				req.MaxRenewableLife = &maxRenew
+			}
+			if clearAliases && f.Changed("alias") {
+				return errors.New("--clear-aliases and --alias exclude each other")
+			}
+			if clearAliases {
+				// An empty list, not null: the API reads null as "leave
+				// the aliases alone".
+				aliases = []string{}
 			}
 			if clearAliases || f.Changed("alias") {
 				req.Aliases = &aliases

@@ -204,8 +204,9 @@ func (d *DB) SetLocked(ctx context.Context, name string, locked bool) (*Principa
 // Delete removes a principal and its aliases. The name must be the
 // canonical one: deleting through an alias is refused because it would
 // remove more than the caller named. The kvno is remembered so that a
-// re-created principal continues from it.
-func (d *DB) Delete(ctx context.Context, name string) error {
+// re-created principal continues from it. Protected principals (see
+// ErrProtected) need force, and the realm's krbtgt cannot be deleted.
+func (d *DB) Delete(ctx context.Context, name string, force bool) error {
 	canon, _, err := d.canonical(name)
 	if err != nil {
 		return err
@@ -219,7 +220,7 @@ func (d *DB) Delete(ctx context.Context, name string) error {
 	}
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
-	_, err = d.propose(ctx, &command{Op: opDelete, Name: p.Name})
+	_, err = d.propose(ctx, &command{Op: opDelete, Name: p.Name, Force: force})
 	return err
 }
 

@@ -52,9 +52,12 @@ func readBackup(r io.Reader, f *fsm) (*backupImage, error) {
 	if data.KeyCheck == nil {
 		return nil, fmt.Errorf("%w: backup has no master key check (not written by Backup?)", ErrInvalid)
 	}
-	_, ps, err := f.load(&data)
+	st, ps, err := f.load(&data)
 	if err != nil {
 		return nil, fmt.Errorf("backup refused: %w", err)
+	}
+	if _, ok := st.records[RealmTGS(f.realm)]; !ok {
+		return nil, fmt.Errorf("%w: backup refused: it has no %s", ErrInvalid, RealmTGS(f.realm))
 	}
 	return &backupImage{raw: raw, appliedIndex: data.AppliedIndex, principals: len(ps)}, nil
 }

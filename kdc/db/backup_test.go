@@ -12,6 +12,9 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	srcDir := t.TempDir()
 	src := openTestDB(t, srcDir)
 	ctx := testCtx(t)
+	if _, err := src.Create(ctx, CreateRequest{Name: RealmTGS(testRealm), RandomKey: true}); err != nil {
+		t.Fatal(err)
+	}
 	alice, err := src.Create(ctx, CreateRequest{Name: "alice", Password: ptr("correct horse battery"), Aliases: []string{"al"}})
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +28,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if _, err := src.Rekey(ctx, "svc/gone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Delete(ctx, "svc/gone"); err != nil {
+	if err := src.Delete(ctx, "svc/gone", false); err != nil {
 		t.Fatal(err)
 	}
 	var backup bytes.Buffer
@@ -61,7 +64,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if err != nil || p.KVNO() != 3 || p.Revision <= src.Status().Revision {
 		t.Fatalf("re-create after restore: %+v, %v", p, err)
 	}
-	if err := dst.Delete(ctx, "svc/gone"); err != nil {
+	if err := dst.Delete(ctx, "svc/gone", false); err != nil {
 		t.Fatal(err)
 	}
 	// And the restored state survives a restart.
@@ -147,8 +150,10 @@ func TestRestoreRefusals(t *testing.T) {
 func TestRestoredClusterGrows(t *testing.T) {
 	c := newTestCluster(t)
 	src := c.open("src", false, nil)
-	if _, err := src.db.Create(testCtx(t), CreateRequest{Name: "svc/a", RandomKey: true}); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{RealmTGS(testRealm), "svc/a"} {
+		if _, err := src.db.Create(testCtx(t), CreateRequest{Name: name, RandomKey: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var backup bytes.Buffer
 	if err := src.db.Backup(&backup); err != nil {
@@ -164,7 +169,7 @@ func TestRestoredClusterGrows(t *testing.T) {
 		t.Fatalf("joined node of a restored cluster: %v %v", p, ok)
 	}
 	p, err := n2.db.Rekey(testCtx(t), "svc/a")
-	if err != nil || p.KVNO() != 2 || p.Revision != 2 {
+	if err != nil || p.KVNO() != 2 || p.Revision != 3 { // krbtgt and svc/a were revisions 1 and 2
 		t.Fatalf("rekey after restore: %+v, %v", p, err)
 	}
 }

@@ -49,7 +49,9 @@ func newTestCluster(t testing.TB) *testCluster {
 	c := &testCluster{t: t, stash: stash, nodes: map[string]*testNode{}, cut: map[string]bool{}}
 	t.Cleanup(func() {
 		for _, n := range c.all() {
-			n.db.Close()
+			if n.db != nil { // nil when its open failed
+				n.db.Close()
+			}
 		}
 	})
 	return c

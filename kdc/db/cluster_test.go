@@ -69,7 +69,7 @@ func TestClusterWritesThroughFollowers(t *testing.T) {
 			_, err := f2.db.Rekey(ctx, "svc/a")
 			return err
 		}, nil},
-		{"ok delete", func() error { return f1.db.Delete(ctx, "svc/a") }, nil},
+		{"ok delete", func() error { return f1.db.Delete(ctx, "svc/a", false) }, nil},
 		{"deleted", func() error {
 			_, err := f1.db.Rekey(ctx, "svc/a")
 			return err

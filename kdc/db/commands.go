@@ -47,6 +47,9 @@ type command struct {
 	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          *[]string      `json:"aliases,omitempty"`
 	Locked           *bool          `json:"locked,omitempty"`
+	// Force lets delete remove a protected principal other than the
+	// realm's krbtgt (which can never be deleted).
+	Force bool `json:"force,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

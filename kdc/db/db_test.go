@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func TestOpenCreatesPrivateFiles(t *testing.T) {
@@ -119,10 +121,10 @@ func TestAdminOperations(t *testing.T) {
 		t.Fatalf("List = %v", names(list))
 	}
 
-	if err := d.Delete(ctx, "zookeeper/10.0.0.5"); !errors.Is(err, ErrInvalidName) {
+	if err := d.Delete(ctx, "zookeeper/10.0.0.5", false); !errors.Is(err, ErrInvalidName) {
 		t.Fatalf("delete through alias: %v", err)
 	}
-	if err := d.Delete(ctx, zk); err != nil {
+	if err := d.Delete(ctx, zk, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := d.Lookup(zkIP); ok {
@@ -215,7 +217,7 @@ func TestAdminBadInputChangesNothing(t *testing.T) {
 			_, err := d.Modify(ctx, "alice", Modification{Aliases: &[]string{zkIP}})
 			return err
 		}, ErrExists, zk},
-		{"delete unknown", func() error { return d.Delete(ctx, "nobody") }, ErrNotFound, "nobody"},
+		{"delete unknown", func() error { return d.Delete(ctx, "nobody", false) }, ErrNotFound, "nobody"},
 		{"lock unknown", func() error {
 			_, err := d.SetLocked(ctx, "nobody", true)
 			return err
@@ -257,7 +259,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if _, err := d.Rekey(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Delete(ctx, "gone"); err != nil {
+	if err := d.Delete(ctx, "gone", false); err != nil {
 		t.Fatal(err)
 	}
 	wantAlice, _ := d.Lookup(alice)
@@ -586,7 +588,19 @@ func TestWritesFailFastWithoutLeader(t *testing.T) {
 // restart opens the database read-only instead of hanging.
 func TestLostQuorum(t *testing.T) {
 	dir := t.TempDir()
-	d := openTestDB(t, dir)
+	// A member of a (two-voter) cluster has a network transport; an
+	// in-memory one that nothing connects to stands in for it.
+	openMember := func(dir string) *DB {
+		t.Helper()
+		o := testOptions(dir)
+		_, o.Transport = raft.NewInmemTransport("")
+		d, err := Open(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d := openMember(dir)
 	ctx := testCtx(t)
 	if _, err := d.Create(ctx, CreateRequest{Name: "alice", RandomKey: true}); err != nil {
 		t.Fatal(err)
@@ -638,7 +652,7 @@ func TestLostQuorum(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, restarted := range []string{dir, crashed} {
-		d2 := openTestDB(t, restarted)
+		d2 := openMember(restarted)
 		if s := d2.Status(); s.State == "Leader" {
 			t.Fatalf("became leader of a two-voter cluster alone: %+v", s)
 		}

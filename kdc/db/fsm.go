@@ -285,6 +285,9 @@ func (f *fsm) delete(c *command) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDeletable(old.Name, f.realm, c.Force); err != nil {
+		return err
+	}
 	f.st.revision++
 	delete(f.st.records, old.Name)
 	for _, a := range old.Aliases {
@@ -371,6 +374,9 @@ func (f *fsm) checkAliases(name string, aliases []string) error {
 	for _, a := range aliases {
 		if err := f.checkName(a); err != nil {
 			return fmt.Errorf("alias: %w", err)
+		}
+		if err := checkNotProtectedAlias(a, f.realm); err != nil {
+			return err
 		}
 		if a == name || seen[a] {
 			return fmt.Errorf("%w: alias %s listed twice or equal to the name", ErrInvalid, a)

@@ -14,13 +14,13 @@ import (
 
 // fsmHarness drives an fsm directly with encoded commands, as Raft would.
 type fsmHarness struct {
-	t     *testing.T
+	t     testing.TB
 	mk    *MasterKey
 	f     *fsm
 	index uint64
 }
 
-func newHarness(t *testing.T, mk *MasterKey) *fsmHarness {
+func newHarness(t testing.TB, mk *MasterKey) *fsmHarness {
 	return &fsmHarness{t: t, mk: mk, f: newFSM(testRealm, mk, newIndex(testRealm), testLogger())}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Principal is one entry of the principal database as the KDC sees it:
@@ -155,23 +157,70 @@ var (
 	ErrRealmMismatch = errors.New("data directory belongs to another realm")
 )
 
+// Limits on principal names. MIT's parser has no fixed bound, but its
+// tools and LDAP schema treat a name as a short string; these are generous for
+// every real name (host/<253-byte FQDN>@<realm> fits) and keep hostile input
+// from sizing indexes, logs and error messages.
+const (
+	// MaxNameComponents bounds the "/"-separated components of a name.
+	MaxNameComponents = 8
+	// MaxComponentBytes bounds one component, and the realm.
+	MaxComponentBytes = 255
+	// MaxNameBytes bounds the whole "a/b@REALM" name.
+	MaxNameBytes = 1024
+)
+
 // ParseName splits "a/b@REALM" into components and realm, checking the
-// syntax. A name without "@" gets defaultRealm.
+// syntax. A name without "@" gets defaultRealm. Names must be valid UTF-8
+// without control or invisible formatting characters (bidi overrides would
+// make "user\u202eevil" display as "userlive"), within the limits above.
 func ParseName(name, defaultRealm string) (components []string, realm string, err error) {
+	if len(name) > MaxNameBytes {
+		return nil, "", fmt.Errorf("%w: %d bytes, the limit is %d", ErrInvalidName, len(name), MaxNameBytes)
+	}
 	base, realm, hasRealm := strings.Cut(name, "@")
 	if !hasRealm {
 		realm = defaultRealm
 	}
-	if base == "" || realm == "" || strings.ContainsAny(realm, "@/ \t\r\n\x00\\") {
+	if base == "" || realm == "" || strings.ContainsAny(realm, "@/\\") {
 		return nil, "", fmt.Errorf("%w: %q", ErrInvalidName, name)
 	}
+	if err := checkNamePart(realm); err != nil {
+		return nil, "", fmt.Errorf("%w: %q: realm %w", ErrInvalidName, name, err)
+	}
 	components = strings.Split(base, "/")
+	if len(components) > MaxNameComponents {
+		return nil, "", fmt.Errorf("%w: %q has %d components, the limit is %d", ErrInvalidName, name, len(components), MaxNameComponents)
+	}
 	for _, c := range components {
-		if c == "" || strings.ContainsAny(c, " \t\r\n\x00\\") {
+		if c == "" || strings.ContainsRune(c, '\\') {
 			return nil, "", fmt.Errorf("%w: %q", ErrInvalidName, name)
+		}
+		if err := checkNamePart(c); err != nil {
+			return nil, "", fmt.Errorf("%w: %q: %w", ErrInvalidName, name, err)
 		}
 	}
 	return components, realm, nil
+}
+
+// checkNamePart checks one component or the realm: its length, valid UTF-8,
+// and no character that is invisible or reorders text when displayed.
+func checkNamePart(s string) error {
+	if len(s) > MaxComponentBytes {
+		return fmt.Errorf("component of %d bytes, the limit is %d", len(s), MaxComponentBytes)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	for _, r := range s {
+		// Cc: controls (NUL, tabs, newlines, DEL, C1); Cf: format characters
+		// (bidi overrides and isolates, zero-width joiners, BOM); spaces of
+		// every kind.
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
+			return fmt.Errorf("character %U not allowed", r)
+		}
+	}
+	return nil
 }
 
 // CanonicalName parses name (defaulting the realm) and returns it in the

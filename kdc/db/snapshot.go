@@ -165,6 +165,11 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 		}
 		st.records[rec.Name] = rec
 		for _, a := range rec.Aliases {
+			// A state no command could produce: refuse it rather than
+			// serve TGTs decrypted with the alias owner's key.
+			if err := checkNotProtectedAlias(a, f.realm); err != nil {
+				return st, nil, fmt.Errorf("%w: %s: %w", ErrInvalid, rec.Name, err)
+			}
 			st.aliases[a] = rec.Name
 		}
 		principals = append(principals, p)
