@@ -36,7 +36,7 @@ type testNode struct {
 	db      *DB
 }
 
-const clusterHeartbeat = 100 * time.Millisecond
+const clusterHeartbeat = 250 * time.Millisecond
 
 var errUnreachable = errors.New("test network: unreachable")
 

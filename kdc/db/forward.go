@@ -151,8 +151,10 @@ var wireSentinels = []struct {
 	code string
 	err  error
 }{
+	{"outcome_unknown", ErrOutcomeUnknown},
 	{"not_found", ErrNotFound},
 	{"exists", ErrExists},
+	{"protected", ErrProtected},
 	{"invalid_name", ErrInvalidName},
 	{"weak_password", ErrWeakPassword},
 	{"not_leader", ErrNotLeader},

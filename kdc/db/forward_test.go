@@ -43,6 +43,9 @@ func TestWireErrorsKeepTheirSentinel(t *testing.T) {
 func TestHandleForwardedRefusesBadRequests(t *testing.T) {
 	d := openTestDB(t, t.TempDir())
 	ctx := testCtx(t)
+	if _, err := d.Create(ctx, CreateRequest{Name: RealmTGS(testRealm), RandomKey: true}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		req     string
@@ -54,6 +57,7 @@ func TestHandleForwardedRefusesBadRequests(t *testing.T) {
 		{"unknown kind", `{"v":1,"kind":"format_disk"}`, false, ErrInvalid},
 		{"undecodable command", `{"v":1,"kind":"apply","command":{"v":99}}`, false, ErrInvalid},
 		{"command rejected by the FSM", `{"v":1,"kind":"apply","command":{"v":1,"op":"delete","name":"nobody@EXAMPLE.COM"}}`, false, ErrNotFound},
+		{"protected principal", `{"v":1,"kind":"apply","command":{"v":1,"op":"delete","name":"krbtgt/EXAMPLE.COM@EXAMPLE.COM","force":true}}`, false, ErrProtected},
 		{"read index", `{"v":1,"kind":"read_index"}`, false, nil},
 	}
 	for _, tt := range tests {

@@ -73,7 +73,7 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 	if cfg.heartbeat > 0 {
 		rc.HeartbeatTimeout = cfg.heartbeat
 		rc.ElectionTimeout = cfg.heartbeat
-		rc.LeaderLeaseTimeout = cfg.heartbeat / 2
+		rc.LeaderLeaseTimeout = cfg.heartbeat
 	}
 
 	store, err := raftboltdb.New(raftboltdb.Options{
@@ -292,8 +292,12 @@ func wait(ctx context.Context, f raft.Future) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
-			errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		case errors.Is(err, raft.ErrLeadershipLost):
+			// The entry was in the log when leadership went: the next
+			// leader may well commit it. Saying "not the leader" would
+			// invite a retry that applies the change twice.
+			return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return fmt.Errorf("%w: %w", ErrNotLeader, err)
 		case errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, raft.ErrRaftShutdown):
 			return fmt.Errorf("%w: %w", ErrNoQuorum, err)
