@@ -229,22 +229,41 @@ func (o *outcome) level() slog.Level {
 	return slog.LevelInfo
 }
 
+// A request's line shows at most this many enctypes and bytes of a name:
+// a request may carry 60 KB of either, and a log line is no place for them.
+const (
+	maxLoggedETypes   = 16
+	maxLoggedNameSize = 256
+)
+
+// clip shortens a name for the log, saying how long it was.
+func clip(name string) string {
+	if len(name) <= maxLoggedNameSize {
+		return name
+	}
+	return fmt.Sprintf("%s...(%d bytes)", strings.ToValidUTF8(name[:maxLoggedNameSize], ""), len(name))
+}
+
 func (o *outcome) logTo(l *slog.Logger) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%d etypes {", o.exchange, len(o.etypes))
-	for i, e := range o.etypes {
+	for i, e := range o.etypes[:min(len(o.etypes), maxLoggedETypes)] {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		fmt.Fprintf(&b, "%d", e)
 	}
+	if len(o.etypes) > maxLoggedETypes {
+		b.WriteString(" ...")
+	}
 	fmt.Fprintf(&b, "}) %s: %s: ", o.from.Addr(), o.status)
 	if o.status == "ISSUE" {
 		fmt.Fprintf(&b, "authtime %d, etypes {rep=%d tkt=%d ses=%d}, ", o.authtime.Unix(), o.repEType, o.tktEType, o.sesEType)
 	}
-	fmt.Fprintf(&b, "%s for %s", o.client, o.server)
+	client, server := clip(o.client), clip(o.server)
+	fmt.Fprintf(&b, "%s for %s", client, server)
 	if o.detail != "" {
 		fmt.Fprintf(&b, ", %s", o.detail)
 	}
-	l.Log(context.Background(), o.level(), b.String(), "exchange", o.exchange, "result", o.status, "client", o.client, "server", o.server, "from", o.from.String(), "transport", o.transport)
+	l.Log(context.Background(), o.level(), b.String(), "exchange", o.exchange, "result", o.status, "client", client, "server", server, "from", o.from.String(), "transport", o.transport)
 }
