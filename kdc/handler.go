@@ -144,21 +144,26 @@ func (h *Handler) Handle(req Request) []byte {
 	return reply
 }
 
-// logOutcome writes the request's line. Warnings beyond warnPerSecond in
-// one second are counted instead of written; the first line after such a
-// second says how many were left out.
+// logOutcome writes the request's line, within the warning budget.
 func (h *Handler) logOutcome(o *outcome, now time.Time) {
-	if o.level() >= slog.LevelWarn {
-		ok, suppressed := h.warnBudget.take(now)
-		if suppressed > 0 {
-			h.log.Warn("kdc warnings suppressed", "count", suppressed, "limit_per_second", warnPerSecond)
-		}
-		if !ok {
-			h.metrics.suppressedWarning()
-			return
-		}
+	if o.level() >= slog.LevelWarn && !h.warnAllowed(now) {
+		return
 	}
 	o.logTo(h.log)
+}
+
+// warnAllowed spends one of the warnPerSecond WARN lines of now's second
+// (requests and listeners share them). A warning refused is counted
+// instead; the first line after such a second says how many were left out.
+func (h *Handler) warnAllowed(now time.Time) bool {
+	ok, suppressed := h.warnBudget.take(now)
+	if suppressed > 0 {
+		h.log.Warn("kdc warnings suppressed", "count", suppressed, "limit_per_second", warnPerSecond)
+	}
+	if !ok {
+		h.metrics.suppressedWarning()
+	}
+	return ok
 }
 
 func exchangeName(tag byte) string {

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// handlerMetrics are the KDC's request counters. Prometheus
+// handlerMetrics are the KDC's request and TCP connection counters. Prometheus
 // counters are atomic adds, so counting costs the request path no lock
 // beyond the label lookup. A nil *handlerMetrics counts nothing.
 type handlerMetrics struct {
@@ -15,6 +15,7 @@ type handlerMetrics struct {
 	duration   *prometheus.HistogramVec
 	drops      *prometheus.CounterVec
 	suppressed prometheus.Counter
+	tcpClosed  *prometheus.CounterVec
 }
 
 // Reasons for kdcha_kdc_dropped_requests_total.
@@ -23,12 +24,21 @@ const (
 	dropUndecodable = "undecodable"     // the tag is right, the rest does not decode
 )
 
+// Reasons for kdcha_kdc_tcp_connections_closed_total.
+const (
+	tcpClosedEvicted        = "evicted"         // least recently active, to admit a new one at the cap
+	tcpClosedLimit          = "limit"           // at the cap with every connection handling a request
+	tcpClosedSourceLimit    = "source_limit"    // its source address has too many
+	tcpClosedRequestTimeout = "request_timeout" // a request not complete in time (slow sender or reader)
+)
+
 // WithMetrics registers the KDC's metrics on reg:
 //
 //	kdcha_kdc_requests_total{exchange="AS_REQ|TGS_REQ",result="ISSUE|NEEDED_PREAUTH|<error name>"}
 //	kdcha_kdc_request_duration_seconds{exchange}
 //	kdcha_kdc_dropped_requests_total{reason="not_kdc_request|undecodable"}
 //	kdcha_kdc_suppressed_warnings_total
+//	kdcha_kdc_tcp_connections_closed_total{reason="evicted|limit|source_limit|request_timeout"}
 func WithMetrics(reg prometheus.Registerer) HandlerOption {
 	return func(h *Handler) {
 		m := &handlerMetrics{
@@ -49,11 +59,18 @@ func WithMetrics(reg prometheus.Registerer) HandlerOption {
 				Name: "kdcha_kdc_suppressed_warnings_total",
 				Help: fmt.Sprintf("Per-request KDC warnings not logged because more than %d came in one second.", warnPerSecond),
 			}),
+			tcpClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "kdcha_kdc_tcp_connections_closed_total",
+				Help: "KDC TCP connections the server closed or refused to bound its resources: evicted (least recently active idle one, to admit a new one at kdc.tcp_max_connections), limit (at the cap, none idle), source_limit (kdc.tcp_max_connections_per_source), request_timeout (kdc.tcp_request_timeout).",
+			}, []string{"reason"}),
 		}
 		for _, r := range []string{dropNotKDC, dropUndecodable} {
 			m.drops.WithLabelValues(r)
 		}
-		reg.MustRegister(m.requests, m.duration, m.drops, m.suppressed)
+		for _, r := range []string{tcpClosedEvicted, tcpClosedLimit, tcpClosedSourceLimit, tcpClosedRequestTimeout} {
+			m.tcpClosed.WithLabelValues(r)
+		}
+		reg.MustRegister(m.requests, m.duration, m.drops, m.suppressed, m.tcpClosed)
 		h.metrics = m
 	}
 }
@@ -75,5 +92,11 @@ func (m *handlerMetrics) dropped(reason string) {
 func (m *handlerMetrics) suppressedWarning() {
 	if m != nil {
 		m.suppressed.Inc()
+	}
+}
+
+func (m *handlerMetrics) closedTCP(reason string) {
+	if m != nil {
+		m.tcpClosed.WithLabelValues(reason).Inc()
 	}
 }
