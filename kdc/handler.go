@@ -39,7 +39,8 @@ type Policy struct {
 	ClockSkew time.Duration
 }
 
-// Handler is the protocol engine: it turns one request into one reply. It is
+// Handler is the protocol engine: it turns one request into one reply, or
+// none for what must be dropped. It is
 // safe for concurrent use; it holds no lock while doing crypto.
 type Handler struct {
 	db      db.Reader
