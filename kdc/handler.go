@@ -40,8 +40,8 @@ type Policy struct {
 }
 
 // Handler is the protocol engine: it turns one request into one reply, or
-// none for what must be dropped. It is
-// safe for concurrent use; it holds no lock while doing crypto.
+// none for what must be dropped. It is safe for concurrent use; it holds no
+// lock while doing crypto.
 type Handler struct {
 	db      db.Reader
 	policy  Policy

@@ -199,7 +199,9 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 		tc.SetReadDeadline(deadline)
 		req, err := ReadFrame(io.MultiReader(bytes.NewReader(started), tc), uint32(s.cfg.TCPMaxRequest))
 		if errors.Is(err, ErrFrameTooLong) {
-			s.log.Warn("kdc tcp request refused", "from", from, "err", err)
+			if s.handler.warnAllowed(s.handler.now()) {
+				s.log.Warn("kdc tcp request refused", "from", from, "err", err)
+			}
 			if reply := s.handler.ErrorReply(errorcode.KRB_ERR_FIELD_TOOLONG, err.Error()); reply != nil {
 				tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
 				tc.Write(AppendFrame(nil, reply))
