@@ -23,10 +23,13 @@ func (h *Handler) handleAS(req Request, now time.Time) ([]byte, *outcome) {
 	out := &outcome{exchange: "AS_REQ", client: "<unknown>", server: "<unknown>"}
 	var as messages.ASReq
 	if err := as.Unmarshal(req.Data); err != nil {
-		e := newError(errorcode.KRB_ERR_GENERIC, "malformed AS-REQ: %v", err)
-		e.eText = "malformed AS-REQ"
-		out.fail(e)
-		return h.errorReply(e, types.PrincipalName{}, "", types.PrincipalName{}, now), out
+		out.drop("malformed AS-REQ: %v", err)
+		return nil, out
+	}
+	if as.PVNO != iana.PVNO {
+		// MIT's decoder refuses it too, so krb5kdc drops it.
+		out.drop("AS-REQ with pvno %d", as.PVNO)
+		return nil, out
 	}
 	b := as.ReqBody
 	out.etypes = b.EType
@@ -49,9 +52,6 @@ var asOptionsRefused = []int{flags.Forwarded, flags.Proxy, flags.PostDated, flag
 func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]byte, *krbError) {
 	b := as.ReqBody
 	realm := h.db.Realm()
-	if as.PVNO != iana.PVNO {
-		return nil, newError(errorcode.KDC_ERR_BAD_PVNO, "pvno %d", as.PVNO)
-	}
 	if b.Realm != realm {
 		return nil, newError(errorcode.KDC_ERR_WRONG_REALM, "request for realm %q, this KDC serves %q", b.Realm, realm)
 	}
@@ -59,7 +59,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if kerr != nil {
 		return nil, kerr
 	}
-	server, kerr := h.lookupService(b.SName, realm)
+	server, kerr := h.lookupService(b.SName, realm, now)
 	if kerr != nil {
 		return nil, kerr
 	}
@@ -291,7 +291,7 @@ func (h *Handler) lookupClient(pn types.PrincipalName, realm string, now time.Ti
 // built from an IP where the key is under the FQDN, or the reverse (client
 // rdns/dns_canonicalize_hostname settings); the client is told nothing more
 // than the RFC error.
-func (h *Handler) lookupService(pn types.PrincipalName, realm string) (*db.Principal, *krbError) {
+func (h *Handler) lookupService(pn types.PrincipalName, realm string, now time.Time) (*db.Principal, *krbError) {
 	name, ok := principalKey(pn, realm)
 	if !ok {
 		return nil, newError(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "malformed server name")
@@ -299,7 +299,7 @@ func (h *Handler) lookupService(pn types.PrincipalName, realm string) (*db.Princ
 	p, ok := h.db.Lookup(name)
 	if !ok {
 		detail := "server not found in database"
-		if !h.similarBudget.take(time.Now()) {
+		if ok, _ := h.similarBudget.take(now); !ok {
 			detail += " (closest names not computed: too many unknown names this second)"
 		} else if similar := h.db.Similar(name, 3); len(similar) > 0 {
 			detail += fmt.Sprintf("; closest existing names: %v (a host-based name built from an IP where the key is under the FQDN, or the reverse? add an alias)", similar)

@@ -177,14 +177,11 @@ func TestResponseTooBigAndJunk(t *testing.T) {
 	if e := krbErrorCode(t, reply); e.ErrorCode != errorcode.KRB_ERR_RESPONSE_TOO_BIG {
 		t.Fatalf("error %d, want RESPONSE_TOO_BIG", e.ErrorCode)
 	}
-	for _, junk := range [][]byte{nil, {0x00}, []byte("GET / HTTP/1.0\r\n\r\n"), {0x7e, 0x03, 0x02, 0x01, 0x05}} {
+	// Junk and undecodable requests are dropped (see TestMalformedRequests).
+	for _, junk := range [][]byte{nil, {0x00}, []byte("GET / HTTP/1.0\r\n\r\n"), {0x7e, 0x03, 0x02, 0x01, 0x05},
+		{0x6a}, {0x6a, 0x84, 0xff, 0xff, 0xff, 0xff}, {0x6c, 0x03, 0x30, 0x01, 0x00}} {
 		if r := k.handle(junk); r != nil {
 			t.Errorf("junk % x answered with % x", junk, r)
-		}
-	}
-	for _, bad := range [][]byte{{0x6a}, {0x6a, 0x84, 0xff, 0xff, 0xff, 0xff}, {0x6c, 0x03, 0x30, 0x01, 0x00}} {
-		if e := krbErrorCode(t, k.handle(bad)); e.ErrorCode != errorcode.KRB_ERR_GENERIC {
-			t.Errorf("malformed request % x: error %d, want KRB_ERR_GENERIC", bad, e.ErrorCode)
 		}
 	}
 }

@@ -32,12 +32,21 @@ type Config struct {
 	// TCPMaxRequest caps one TCP request; a longer length prefix is refused
 	// before anything is allocated. Default 262144 (256 KiB).
 	TCPMaxRequest int `yaml:"tcp_max_request"`
-	// TCPIdleTimeout closes a TCP connection with no complete request for
-	// this long. Default 30s.
+	// TCPIdleTimeout closes a TCP connection that starts no new request
+	// for this long after its previous reply. Default 30s.
 	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
-	// TCPMaxConnections caps concurrent TCP connections; further ones are
-	// closed at once. Default 1024.
+	// TCPRequestTimeout is how long a client has to send a complete
+	// request: a new connection its first one, a later request from its
+	// first byte; it also bounds writing a reply. A connection that trickles
+	// bytes (slow loris) is closed after it. Default 5s.
+	TCPRequestTimeout time.Duration `yaml:"tcp_request_timeout"`
+	// TCPMaxConnections caps concurrent TCP connections. At the cap a new
+	// connection closes the least recently active one that is not handling
+	// a request (as MIT does); it is refused only when all are. Default 1024.
 	TCPMaxConnections int `yaml:"tcp_max_connections"`
+	// TCPMaxConnectionsPerSource caps concurrent TCP connections from one
+	// IP address (loopback included); further ones are refused. Default 64.
+	TCPMaxConnectionsPerSource int `yaml:"tcp_max_connections_per_source"`
 	// Lockout locks a principal requiring preauth after max_failures failed
 	// preauthentications within window, counted per node (as MIT, FreeIPA
 	// and AD do). Only the lock itself is replicated; an admin clears it
@@ -49,15 +58,17 @@ type Config struct {
 func DefaultConfig() Config {
 	renew := 7 * 24 * time.Hour
 	return Config{
-		Listen:            []string{"0.0.0.0:88"},
-		MaxLife:           10 * time.Hour,
-		MaxRenewableLife:  &renew,
-		ClockSkew:         5 * time.Minute,
-		MaxUDPReply:       4096,
-		TCPBacklog:        1024,
-		TCPMaxRequest:     256 << 10,
-		TCPIdleTimeout:    30 * time.Second,
-		TCPMaxConnections: 1024,
+		Listen:                     []string{"0.0.0.0:88"},
+		MaxLife:                    10 * time.Hour,
+		MaxRenewableLife:           &renew,
+		ClockSkew:                  5 * time.Minute,
+		MaxUDPReply:                4096,
+		TCPBacklog:                 1024,
+		TCPMaxRequest:              256 << 10,
+		TCPIdleTimeout:             30 * time.Second,
+		TCPRequestTimeout:          5 * time.Second,
+		TCPMaxConnections:          1024,
+		TCPMaxConnectionsPerSource: 64,
 	}
 }
 
@@ -93,8 +104,14 @@ func (c Config) Validate() error {
 	if c.TCPIdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("kdc.tcp_idle_timeout: must be positive, got %s", c.TCPIdleTimeout))
 	}
+	if c.TCPRequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_request_timeout: must be positive, got %s", c.TCPRequestTimeout))
+	}
 	if c.TCPMaxConnections < 1 {
 		errs = append(errs, fmt.Errorf("kdc.tcp_max_connections: must be at least 1, got %d", c.TCPMaxConnections))
+	}
+	if c.TCPMaxConnectionsPerSource < 1 {
+		errs = append(errs, fmt.Errorf("kdc.tcp_max_connections_per_source: must be at least 1, got %d", c.TCPMaxConnectionsPerSource))
 	}
 	if c.Lockout.MaxFailures < 0 {
 		errs = append(errs, fmt.Errorf("kdc.lockout.max_failures: must not be negative, got %d", c.Lockout.MaxFailures))

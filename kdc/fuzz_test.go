@@ -13,7 +13,9 @@ import (
 
 // FuzzHandle feeds arbitrary bytes to the protocol engine. Whatever comes
 // in, it must not panic, and what it sends back must be nothing or a
-// well-formed KRB-ERROR, AS-REP or TGS-REP.
+// well-formed KRB-ERROR, AS-REP or TGS-REP; and only a request that decodes
+// as an AS-REQ or TGS-REQ of pvno 5 may be answered (no amplification of
+// junk).
 func FuzzHandle(f *testing.F) {
 	k := newTestKDC(f)
 	k.h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -31,6 +33,11 @@ func FuzzHandle(f *testing.F) {
 		reply := k.handle(data)
 		if reply == nil {
 			return
+		}
+		var asReq messages.ASReq
+		var tgsReq messages.TGSReq
+		if !(asReq.Unmarshal(data) == nil && asReq.PVNO == 5) && !(tgsReq.Unmarshal(data) == nil && tgsReq.PVNO == 5) {
+			t.Fatalf("undecodable request % x answered with %d bytes", data[:min(len(data), 32)], len(reply))
 		}
 		var e messages.KRBError
 		var as messages.ASRep

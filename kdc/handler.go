@@ -19,7 +19,10 @@ import (
 // ASN.1 identifier octets of the two requests a KDC serves (constructed
 // APPLICATION 10 and 12). Anything else is dropped without a reply: answering
 // a KRB-ERROR or a reply with an error would let two KDCs bounce errors at
-// each other forever.
+// each other forever. A request with one of these tags that does not decode
+// (truncated, wrong pvno or msg-type, not DER) is dropped too, as MIT's
+// krb5kdc does: a KRB-ERROR of ~100 bytes for a 1-byte datagram with a
+// spoofable source would make the KDC a UDP amplifier.
 const (
 	tagASReq  = 0x6a
 	tagTGSReq = 0x6c
@@ -36,8 +39,9 @@ type Policy struct {
 	ClockSkew time.Duration
 }
 
-// Handler is the protocol engine: it turns one request into one reply. It is
-// safe for concurrent use; it holds no lock while doing crypto.
+// Handler is the protocol engine: it turns one request into one reply, or
+// none for what must be dropped. It is safe for concurrent use; it holds no
+// lock while doing crypto.
 type Handler struct {
 	db      db.Reader
 	policy  Policy
@@ -47,10 +51,13 @@ type Handler struct {
 	metrics *handlerMetrics
 	lockout *failureCounter
 	replies *lookaside
-	// similarBudget bounds the "closest names" searches, which scan the
-	// whole index: a client asking for unknown names in a loop must not
-	// turn each request into a scan of a million principals.
+	// similarBudget bounds the "closest names" searches: a client asking
+	// for unknown names in a loop must not turn each request into one.
 	similarBudget rateBudget
+	// warnBudget bounds the per-request WARN lines: a flood of bad
+	// requests must not become a flood of log lines (the metrics still
+	// count every request).
+	warnBudget rateBudget
 }
 
 // HandlerOption customises a Handler, mostly for tests.
@@ -73,7 +80,8 @@ func WithLogger(l *slog.Logger) HandlerOption { return func(h *Handler) { h.log 
 
 // NewHandler returns a Handler serving the realm of r.
 func NewHandler(r db.Reader, p Policy, opts ...HandlerOption) *Handler {
-	h := &Handler{db: r, policy: p, now: time.Now, rand: rand.Reader, log: slog.Default(), replies: newLookaside(lookasideTTL, lookasideMaxBytes)}
+	h := &Handler{db: r, policy: p, now: time.Now, rand: rand.Reader, log: slog.Default(), replies: newLookaside(lookasideTTL, lookasideMaxBytes),
+		similarBudget: rateBudget{limit: similarPerSecond}, warnBudget: rateBudget{limit: warnPerSecond}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -95,16 +103,15 @@ type Request struct {
 }
 
 // Handle processes one request and returns the reply to send, or nil when
-// the request must be dropped (not a Kerberos request at all).
+// the request must be dropped: not a Kerberos request at all, or one that
+// does not decode.
 func (h *Handler) Handle(req Request) []byte {
-	if len(req.Data) == 0 {
-		return nil
-	}
-	if req.Data[0] != tagASReq && req.Data[0] != tagTGSReq {
-		h.log.Debug("dropped non-KDC request", "from", req.From, "first_byte", req.Data[0], "len", len(req.Data))
-		return nil
-	}
 	now := h.now().UTC()
+	if len(req.Data) == 0 || (req.Data[0] != tagASReq && req.Data[0] != tagTGSReq) {
+		h.metrics.dropped(dropNotKDC)
+		h.log.Debug("dropped non-KDC request", "from", req.From, "len", len(req.Data))
+		return nil
+	}
 	started := time.Now()
 	key := requestKey(req.Data)
 	reply, repeated := h.replies.get(key, now)
@@ -115,9 +122,17 @@ func (h *Handler) Handle(req Request) []byte {
 			detail: "repeated (retransmitted?) request, resending previous response"}
 	case req.Data[0] == tagASReq:
 		reply, out = h.handleAS(req, now)
-		h.replies.put(key, reply, now)
 	default:
 		reply, out = h.handleTGS(req, now)
+	}
+	out.from = req.From
+	out.transport = req.Transport
+	if out.undecodable {
+		h.metrics.dropped(dropUndecodable)
+		h.logOutcome(out, now)
+		return nil
+	}
+	if !repeated {
 		h.replies.put(key, reply, now)
 	}
 	if req.MaxReplySize > 0 && len(reply) > req.MaxReplySize {
@@ -125,11 +140,31 @@ func (h *Handler) Handle(req Request) []byte {
 		out.detail = fmt.Sprintf("reply of %d bytes exceeds %d, client should retry over TCP", len(reply), req.MaxReplySize)
 		reply = h.errorReply(newError(errorcode.KRB_ERR_RESPONSE_TOO_BIG, "%s", out.detail), types.PrincipalName{}, "", types.PrincipalName{}, now)
 	}
-	out.from = req.From
-	out.transport = req.Transport
-	out.logTo(h.log)
+	h.logOutcome(out, now)
 	h.metrics.observe(out, time.Since(started))
 	return reply
+}
+
+// logOutcome writes the request's line, within the warning budget.
+func (h *Handler) logOutcome(o *outcome, now time.Time) {
+	if o.level() >= slog.LevelWarn && !h.warnAllowed(now) {
+		return
+	}
+	o.logTo(h.log)
+}
+
+// warnAllowed spends one of the warnPerSecond WARN lines of now's second
+// (requests and listeners share them). A warning refused is counted
+// instead; the first line after such a second says how many were left out.
+func (h *Handler) warnAllowed(now time.Time) bool {
+	ok, suppressed := h.warnBudget.take(now)
+	if suppressed > 0 {
+		h.log.Warn("kdc warnings suppressed", "count", suppressed, "limit_per_second", warnPerSecond)
+	}
+	if !ok {
+		h.metrics.suppressedWarning()
+	}
+	return ok
 }
 
 func exchangeName(tag byte) string {
@@ -172,6 +207,9 @@ type outcome struct {
 	repEType  int32
 	tktEType  int32
 	sesEType  int32
+	// undecodable marks a request dropped without a reply because it is
+	// not a well-formed AS-REQ or TGS-REQ.
+	undecodable bool
 }
 
 func (o *outcome) fail(e *krbError) {
@@ -182,26 +220,56 @@ func (o *outcome) fail(e *krbError) {
 	o.detail = e.detail
 }
 
+// drop marks the request undecodable, to be dropped without a reply.
+func (o *outcome) drop(format string, args ...any) {
+	o.undecodable = true
+	o.status = "DROPPED"
+	o.detail = fmt.Sprintf(format, args...)
+}
+
+// level is the log level of o's line: failures are warnings.
+func (o *outcome) level() slog.Level {
+	if o.status != "ISSUE" && o.status != "NEEDED_PREAUTH" {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// A request's line shows at most this many enctypes and bytes of a name:
+// a request may carry 60 KB of either, and a log line is no place for them.
+const (
+	maxLoggedETypes   = 16
+	maxLoggedNameSize = 256
+)
+
+// clip shortens a name for the log, saying how long it was.
+func clip(name string) string {
+	if len(name) <= maxLoggedNameSize {
+		return name
+	}
+	return fmt.Sprintf("%s...(%d bytes)", strings.ToValidUTF8(name[:maxLoggedNameSize], ""), len(name))
+}
+
 func (o *outcome) logTo(l *slog.Logger) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%d etypes {", o.exchange, len(o.etypes))
-	for i, e := range o.etypes {
+	for i, e := range o.etypes[:min(len(o.etypes), maxLoggedETypes)] {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		fmt.Fprintf(&b, "%d", e)
 	}
+	if len(o.etypes) > maxLoggedETypes {
+		b.WriteString(" ...")
+	}
 	fmt.Fprintf(&b, "}) %s: %s: ", o.from.Addr(), o.status)
 	if o.status == "ISSUE" {
 		fmt.Fprintf(&b, "authtime %d, etypes {rep=%d tkt=%d ses=%d}, ", o.authtime.Unix(), o.repEType, o.tktEType, o.sesEType)
 	}
-	fmt.Fprintf(&b, "%s for %s", o.client, o.server)
+	client, server := clip(o.client), clip(o.server)
+	fmt.Fprintf(&b, "%s for %s", client, server)
 	if o.detail != "" {
 		fmt.Fprintf(&b, ", %s", o.detail)
 	}
-	level := slog.LevelInfo
-	if o.status != "ISSUE" && o.status != "NEEDED_PREAUTH" {
-		level = slog.LevelWarn
-	}
-	l.Log(context.Background(), level, b.String(), "exchange", o.exchange, "result", o.status, "client", o.client, "server", o.server, "from", o.from.String(), "transport", o.transport)
+	l.Log(context.Background(), o.level(), b.String(), "exchange", o.exchange, "result", o.status, "client", client, "server", server, "from", o.from.String(), "transport", o.transport)
 }

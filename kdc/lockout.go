@@ -105,15 +105,20 @@ func (c *failureCounter) succeeded(name string) {
 	c.mu.Unlock()
 }
 
-// evictLocked drops expired entries, or every entry if none has expired, so
-// the map stays bounded.
+// evictLocked drops expired entries, then arbitrary ones until a tenth of
+// the room is free, so that the map stays bounded and one scan of it pays
+// for many failures (were a few entries to expire between failures, each
+// failure would otherwise scan the whole map).
 func (c *failureCounter) evictLocked(now time.Time) {
 	for name, f := range c.entries {
 		if now.Sub(f.first) > c.policy.Window {
 			delete(c.entries, name)
 		}
 	}
-	if len(c.entries) >= maxTracked {
-		clear(c.entries)
+	for name := range c.entries {
+		if len(c.entries) <= maxTracked*9/10 {
+			break
+		}
+		delete(c.entries, name)
 	}
 }

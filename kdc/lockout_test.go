@@ -2,6 +2,7 @@ package kdc
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -143,5 +144,26 @@ func TestLockoutExpires(t *testing.T) {
 	g2 := a2.Keys[0]
 	if e := krbErrorCode(t, k2.handle(k2.asReq(t, asReq{client: "alice", preauthKey: &g2}))); e.ErrorCode != errorcode.KDC_ERR_CLIENT_REVOKED {
 		t.Fatalf("lock without duration expired: error %d", e.ErrorCode)
+	}
+}
+
+// TestLockoutEvictionAmortized: when the failure map is full and only a few
+// entries have expired, one eviction frees a tenth of it, so that the next
+// failures do not each scan 100,000 entries under the lock.
+func TestLockoutEvictionAmortized(t *testing.T) {
+	c := newFailureCounter(LockoutPolicy{MaxFailures: 5, Window: 10 * time.Minute}, &recordingLocker{})
+	for i := range maxTracked {
+		at := t0.Add(5 * time.Minute)
+		if i < 10 {
+			at = t0
+		}
+		c.failed(fmt.Sprintf("u%d", i), at)
+	}
+	c.failed("new", t0.Add(10*time.Minute+time.Second)) // 10 entries expired
+	if n := len(c.entries); n > maxTracked*9/10+1 {
+		t.Fatalf("%d entries after an eviction, want at most %d: the next failure scans them all again", n, maxTracked*9/10+1)
+	}
+	if c.entries["new"] == nil {
+		t.Fatal("the new failure is not counted")
 	}
 }

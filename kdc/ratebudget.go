@@ -5,29 +5,43 @@ import (
 	"time"
 )
 
-// similarPerSecond is how many "closest names" searches the KDC does per
-// second; an operator needs the first few log lines of a misconfigured
-// client, not thousands.
-const similarPerSecond = 10
+// Per-second budgets of the Handler. An operator needs the first lines of
+// a misconfigured client or a flood, not thousands per second; the metrics
+// count everything.
+const (
+	// similarPerSecond is how many "closest names" searches the KDC does
+	// per second.
+	similarPerSecond = 10
+	// warnPerSecond is how many per-request WARN lines the KDC writes per
+	// second.
+	warnPerSecond = 20
+)
 
-// rateBudget allows up to similarPerSecond events per wall-clock second.
-// Its zero value is ready to use.
+// rateBudget allows up to limit events per second of the time it is given
+// (the Handler's clock).
 type rateBudget struct {
-	mu     sync.Mutex
-	second int64
-	used   int
+	limit int
+
+	mu      sync.Mutex
+	second  int64
+	used    int
+	refused int
 }
 
-// take reports whether one more event fits in now's second.
-func (b *rateBudget) take(now time.Time) bool {
+// take reports whether one more event fits in now's second. When now
+// starts a new second, it also returns how many events the previous budget
+// refused, once, so that the caller can say so.
+func (b *rateBudget) take(now time.Time) (ok bool, refusedBefore int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if s := now.Unix(); s != b.second {
-		b.second, b.used = s, 0
+		refusedBefore = b.refused
+		b.second, b.used, b.refused = s, 0, 0
 	}
-	if b.used >= similarPerSecond {
-		return false
+	if b.used >= b.limit {
+		b.refused++
+		return false, refusedBefore
 	}
 	b.used++
-	return true
+	return true, refusedBefore
 }

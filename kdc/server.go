@@ -1,12 +1,15 @@
 package kdc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -23,7 +26,7 @@ type Server struct {
 	log     *slog.Logger
 	udp     []*udpConn
 	tcp     []net.Listener
-	conns   chan struct{} // one token per open TCP connection
+	conns   *connTable
 	wg      sync.WaitGroup
 }
 
@@ -34,7 +37,7 @@ func Listen(cfg Config, h *Handler, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, handler: h, log: log, conns: make(chan struct{}, cfg.TCPMaxConnections)}
+	s := &Server{cfg: cfg, handler: h, log: log, conns: newConnTable(cfg.TCPMaxConnections, cfg.TCPMaxConnectionsPerSource)}
 	for _, a := range cfg.Listen {
 		u, t, err := listenPair(a, cfg.TCPBacklog)
 		if err != nil {
@@ -148,48 +151,92 @@ func (s *Server) serveTCP(l net.Listener) {
 			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: do not spin
 			continue
 		}
-		select {
-		case s.conns <- struct{}{}:
-		default:
-			s.log.Warn("kdc tcp connection refused: too many connections", "from", c.RemoteAddr(), "limit", s.cfg.TCPMaxConnections)
+		from := remoteAddr(c)
+		tc, evicted, refused := s.conns.admit(c, from.Addr())
+		if evicted != nil {
+			evicted.Close()
+			s.handler.metrics.closedTCP(tcpClosedEvicted)
+			s.log.Debug("kdc tcp connection evicted to admit a new one", "evicted", evicted.RemoteAddr(), "from", from)
+		}
+		if tc == nil {
 			c.Close()
+			s.handler.metrics.closedTCP(refused)
+			if s.handler.warnAllowed(s.handler.now()) {
+				s.log.Warn("kdc tcp connection refused", "from", from, "reason", refused,
+					"max_connections", s.cfg.TCPMaxConnections, "max_per_source", s.cfg.TCPMaxConnectionsPerSource)
+			}
 			continue
 		}
 		s.wg.Go(func() {
-			defer func() { <-s.conns }()
-			s.serveConn(c)
+			defer s.conns.release(tc)
+			s.serveConn(tc, from)
 		})
 	}
 }
 
-// serveConn answers any number of requests on one connection, each framed
-// with a length prefix, until the client closes it, goes idle or misbehaves.
-func (s *Server) serveConn(c net.Conn) {
-	defer c.Close()
-	var from netip.AddrPort
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		from = ta.AddrPort()
+// remoteAddr is c's peer, IPv4-mapped addresses unmapped so that one
+// client counts as one source.
+func remoteAddr(c net.Conn) netip.AddrPort {
+	ta, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}
 	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// serveConn answers any number of requests on one connection, each framed
+// with a length prefix, until the client closes it, goes idle, misbehaves
+// or is evicted. A new connection must send its first request within
+// TCPRequestTimeout; later ones may start up to TCPIdleTimeout after the
+// previous reply and must then be complete within TCPRequestTimeout, so a
+// client trickling bytes holds a connection for seconds, not forever.
+func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
+	defer tc.Close()
+	deadline := time.Now().Add(s.cfg.TCPRequestTimeout)
+	var started []byte // the first byte of a request, read while idle
 	for {
-		c.SetDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		req, err := ReadFrame(c, uint32(s.cfg.TCPMaxRequest))
+		tc.SetReadDeadline(deadline)
+		req, err := ReadFrame(io.MultiReader(bytes.NewReader(started), tc), uint32(s.cfg.TCPMaxRequest))
 		if errors.Is(err, ErrFrameTooLong) {
-			s.log.Warn("kdc tcp request refused", "from", from, "err", err)
+			if s.handler.warnAllowed(s.handler.now()) {
+				s.log.Warn("kdc tcp request refused", "from", from, "err", err)
+			}
 			if reply := s.handler.ErrorReply(errorcode.KRB_ERR_FIELD_TOOLONG, err.Error()); reply != nil {
-				c.Write(AppendFrame(nil, reply))
+				tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
+				tc.Write(AppendFrame(nil, reply))
 			}
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.handler.metrics.closedTCP(tcpClosedRequestTimeout)
+			return
+		}
 		if err != nil {
-			return // EOF, idle timeout or a reset: nothing to answer
+			return // EOF or a reset: nothing to answer
+		}
+		if !s.conns.busy(tc) {
+			return // evicted while its request arrived
 		}
 		reply := s.handle(Request{Data: req, From: from, Transport: "tcp"})
 		if reply == nil {
 			return
 		}
-		if _, err := c.Write(AppendFrame(nil, reply)); err != nil {
+		tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
+		if _, err := tc.Write(AppendFrame(nil, reply)); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.handler.metrics.closedTCP(tcpClosedRequestTimeout)
+			}
 			return
 		}
+		s.conns.done(tc)
+		tc.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		var first [1]byte
+		if _, err := io.ReadFull(tc, first[:]); err != nil {
+			return // EOF, idle timeout, eviction or a reset
+		}
+		started = first[:]
+		deadline = time.Now().Add(s.cfg.TCPRequestTimeout)
 	}
 }
 

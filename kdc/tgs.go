@@ -23,20 +23,21 @@ func (h *Handler) handleTGS(req Request, now time.Time) ([]byte, *outcome) {
 	out := &outcome{exchange: "TGS_REQ", client: "<unknown>", server: "<unknown>"}
 	var tgs messages.TGSReq
 	if err := tgs.Unmarshal(req.Data); err != nil {
-		e := newError(errorcode.KRB_ERR_GENERIC, "malformed TGS-REQ: %v", err)
-		e.eText = "malformed TGS-REQ"
-		out.fail(e)
-		return h.errorReply(e, types.PrincipalName{}, "", types.PrincipalName{}, now), out
+		out.drop("malformed TGS-REQ: %v", err)
+		return nil, out
+	}
+	if tgs.PVNO != iana.PVNO {
+		// MIT's decoder refuses it too, so krb5kdc drops it.
+		out.drop("TGS-REQ with pvno %d", tgs.PVNO)
+		return nil, out
 	}
 	b := tgs.ReqBody
 	out.etypes = b.EType
 	out.server = displayName(b.SName, b.Realm)
 	rawBody, err := rawReqBody(req.Data)
 	if err != nil {
-		e := newError(errorcode.KRB_ERR_GENERIC, "malformed TGS-REQ: %v", err)
-		e.eText = "malformed TGS-REQ"
-		out.fail(e)
-		return h.errorReply(e, types.PrincipalName{}, "", b.SName, now), out
+		out.drop("malformed TGS-REQ: %v", err)
+		return nil, out
 	}
 	reply, hdr, kerr := h.issueTGS(&tgs, rawBody, now, out)
 	if kerr != nil {
@@ -57,9 +58,6 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 	b := tgs.ReqBody
 	realm := h.db.Realm()
 	var hdr messages.EncTicketPart
-	if tgs.PVNO != iana.PVNO {
-		return nil, hdr, newError(errorcode.KDC_ERR_BAD_PVNO, "pvno %d", tgs.PVNO)
-	}
 	pa, ok := findPAData(tgs.PAData, patype.PA_TGS_REQ)
 	if !ok {
 		return nil, hdr, newError(errorcode.KDC_ERR_PADATA_TYPE_NOSUPP, "no PA-TGS-REQ")
@@ -90,7 +88,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 	if b.Realm != realm {
 		return nil, hdr, newError(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "no cross-realm trust with %q", b.Realm)
 	}
-	service, kerr := h.lookupService(b.SName, realm)
+	service, kerr := h.lookupService(b.SName, realm, now)
 	if kerr != nil {
 		return nil, hdr, kerr
 	}

@@ -64,7 +64,7 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 // BenchmarkSimilar measures one "did you mean" query against 10000 names
-// (it is linear in the number of names).
+// (it compares only the query's neighbours, whatever the number of names).
 func BenchmarkSimilar(b *testing.B) {
 	idx := newIndex(testRealm)
 	for i := 0; i < 10000; i++ {

@@ -17,6 +17,7 @@ type index struct {
 
 	mu     sync.RWMutex
 	byName map[string]*Principal // canonical names and aliases
+	order  nameOrder             // the keys of byName, for Similar
 }
 
 var _ Reader = (*index)(nil)
@@ -42,10 +43,13 @@ func (x *index) put(p *Principal, oldAliases []string) {
 	defer x.mu.Unlock()
 	for _, a := range oldAliases {
 		delete(x.byName, a)
+		x.order.delete(a)
 	}
 	x.byName[p.Name] = p
+	x.order.insert(p.Name)
 	for _, a := range p.Aliases {
 		x.byName[a] = p
+		x.order.insert(a)
 	}
 }
 
@@ -54,8 +58,10 @@ func (x *index) remove(name string, aliases []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.byName, name)
+	x.order.delete(name)
 	for _, a := range aliases {
 		delete(x.byName, a)
+		x.order.delete(a)
 	}
 }
 
@@ -68,8 +74,9 @@ func (x *index) replace(ps []*Principal) {
 			m[a] = p
 		}
 	}
+	order := newNameOrder(slices.Collect(maps.Keys(m)))
 	x.mu.Lock()
-	x.byName = m
+	x.byName, x.order = m, order
 	x.mu.Unlock()
 }
 
@@ -87,22 +94,41 @@ func (x *index) list() []*Principal {
 	return ps
 }
 
-// names returns all canonical names and aliases, unsorted.
-func (x *index) names() []string {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return slices.Collect(maps.Keys(x.byName))
-}
+// Limits of Similar, which runs on the KDC's request path for every
+// unknown service name: its cost is bounded whatever the name's length
+// and the realm's size.
+const (
+	// similarMaxName is the longest name Similar considers, as a query or
+	// as a candidate (a DNS name has at most 253 bytes).
+	similarMaxName = 255
+	// similarNeighbours is how many names Similar compares on each side of
+	// the query in case-insensitive order.
+	similarNeighbours = 16
+	// similarMaxDistance caps the edit distances computed: names further
+	// apart rank as equally far.
+	similarMaxDistance = 32
+)
 
 // Similar implements Reader. Names of the same service in the same realm
 // whose instance differs (zookeeper/10.0.0.5@R asked, zookeeper/zk1@R
 // known) come first, because that is the usual cause of an unknown server
 // name: the client canonicalized the host differently than the keytab.
 // Other names follow by edit distance, ignoring case, if they are close
-// enough to be a plausible typo. Cost is linear in the number of names, so
-// callers on the request path should rate-limit it.
+// enough to be a plausible typo.
+//
+// Only the similarNeighbours names on each side of the query in
+// case-insensitive order are compared (the names of one service are
+// contiguous there, and so are a name and its misspelling past the first
+// letters), distances are computed up to similarMaxDistance, and names
+// longer than similarMaxName bytes are not compared at all: one query
+// costs at most 2 x 16 comparisons of 255 x 65 cells.
 func (x *index) Similar(name string, n int) []string {
-	if n <= 0 {
+	var ed editor
+	return x.similar(name, n, &ed)
+}
+
+func (x *index) similar(name string, n int, ed *editor) []string {
+	if n <= 0 || len(name) > similarMaxName {
 		return nil
 	}
 	type cand struct {
@@ -117,22 +143,21 @@ func (x *index) Similar(name string, n int) []string {
 	if comps, realm, err := ParseName(name, x.realm); err == nil && len(comps) > 1 {
 		svcPrefix, realmSuffix, slashes = comps[0]+"/", "@"+realm, len(comps)-1
 	}
-	var ed editor
+	x.mu.RLock()
+	near := x.order.around(name, similarNeighbours)
+	x.mu.RUnlock()
 	query := []rune(strings.ToLower(name))
-	limit := max(3, len(name)/3)
+	limit := min(max(3, len(name)/3), similarMaxDistance)
 	var cands []cand
-	for _, c := range x.names() {
-		if c == name {
+	for _, c := range near {
+		if c == name || len(c) > similarMaxName {
 			continue
 		}
 		if slashes > 0 && strings.HasPrefix(c, svcPrefix) && strings.HasSuffix(c, realmSuffix) && strings.Count(c, "/") == slashes {
-			cands = append(cands, cand{name: c, service: true, dist: ed.distance(query, c)})
+			cands = append(cands, cand{name: c, service: true, dist: ed.distance(query, c, similarMaxDistance)})
 			continue
 		}
-		if d := len(c) - len(name); d > limit || -d > limit {
-			continue
-		}
-		if d := ed.distance(query, c); d <= limit {
+		if d := ed.distance(query, c, limit); d <= limit {
 			cands = append(cands, cand{name: c, dist: d})
 		}
 	}
@@ -153,33 +178,56 @@ func (x *index) Similar(name string, n int) []string {
 }
 
 // editor computes Levenshtein distances by rune, ignoring case, reusing
-// its buffers across calls (Similar compares one name with thousands).
+// its buffers across calls (Similar compares one name with several).
 type editor struct {
 	b         []rune
 	prev, cur []int
+	// cells counts the matrix cells computed, the cost of the comparisons
+	// (tests bound it).
+	cells int
 }
 
-// distance is the edit distance between a (already lower-case) and b.
-func (e *editor) distance(a []rune, b string) int {
+// distance is the edit distance between a (already lower-case) and b, or
+// k+1 if it is more than k. Only the cells within k of the diagonal are
+// computed (any path leaving that band costs more than k), and it stops
+// as soon as a whole row is over k: O(len(a) x (2k+1)) at worst.
+func (e *editor) distance(a []rune, b string, k int) int {
 	e.b = e.b[:0]
 	for _, r := range b {
 		e.b = append(e.b, unicode.ToLower(r))
 	}
-	e.prev = slices.Grow(e.prev[:0], len(e.b)+1)[:len(e.b)+1]
-	e.cur = slices.Grow(e.cur[:0], len(e.b)+1)[:len(e.b)+1]
-	for j := range e.prev {
-		e.prev[j] = j
+	la, lb := len(a), len(e.b)
+	far := k + 1
+	if la-lb > k || lb-la > k {
+		return far
 	}
-	for i := 1; i <= len(a); i++ {
-		e.cur[0] = i
-		for j := 1; j <= len(e.b); j++ {
+	e.prev = slices.Grow(e.prev[:0], lb+2)[:lb+2]
+	e.cur = slices.Grow(e.cur[:0], lb+2)[:lb+2]
+	for j := range e.prev {
+		e.prev[j] = min(j, far)
+	}
+	for i := 1; i <= la; i++ {
+		lo, hi := max(1, i-k), min(lb, i+k)
+		e.cur[lo-1] = far
+		if lo == 1 {
+			e.cur[0] = min(i, far)
+		}
+		rowMin := e.cur[lo-1]
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == e.b[j-1] {
 				cost = 0
 			}
-			e.cur[j] = min(e.prev[j]+1, e.cur[j-1]+1, e.prev[j-1]+cost)
+			v := min(e.prev[j]+1, e.cur[j-1]+1, e.prev[j-1]+cost, far)
+			e.cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		e.cells += hi - lo + 1
+		e.cur[hi+1] = far // the next row reads one cell past this band
+		if rowMin >= far {
+			return far
 		}
 		e.prev, e.cur = e.cur, e.prev
 	}
-	return e.prev[len(e.b)]
+	return e.prev[lb]
 }

@@ -123,7 +123,9 @@ type Reader interface {
 	// ("primary[/instance]@REALM"). Names are case-sensitive.
 	Lookup(name string) (*Principal, bool)
 	// Similar returns up to n existing names (canonical or alias) that look
-	// like name, closest first, for "did you mean" log lines.
+	// like name, closest first, for "did you mean" log lines. Its cost is
+	// bounded whatever name and the number of principals: the KDC calls
+	// it for unknown names sent by anyone.
 	Similar(name string, n int) []string
 }
 
