@@ -19,12 +19,22 @@ type Client struct {
 	http   *http.Client
 }
 
-// NewClient returns a client for the admin socket at path.
+// NewClient returns a client for the admin socket at path. Before sending
+// anything on a connection it checks who serves the socket (checkPeer), so
+// a password never reaches another user's impostor.
 func NewClient(path string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			c, err := d.DialContext(ctx, "unix", path)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkPeer(c, path); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return c, nil
 		},
 	}
 	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
@@ -66,6 +76,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var urlErr *url.Error
+		if errors.Is(err, ErrUntrustedServer) && errors.As(err, &urlErr) {
+			return fmt.Errorf("refusing to send the request: %w", urlErr.Err)
+		}
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && opErr.Op == "dial" {
 			return fmt.Errorf("%w at %s (is the node running? set --admin-socket or KDCHA_ADMIN_SOCKET): %v", ErrUnreachable, c.socket, err)

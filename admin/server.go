@@ -88,7 +88,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // ListenUnix opens the admin socket at path with mode 0600, replacing a
 // stale socket left by a crash but refusing to take over one that a live
 // process still answers on (two agents on one data dir would corrupt it).
+// It refuses a directory another user could write (CheckSocketDir).
 func ListenUnix(path string) (net.Listener, error) {
+	if err := CheckSocketDir(path); err != nil {
+		return nil, err
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("admin socket %s: exists and is not a socket", path)

@@ -56,6 +56,6 @@ type Output struct {
 	// Next is when to call Step with Timeout next; zero means no timer.
 	Next time.Time
 	// Discarded is non-nil when an advertisement was ignored, wrapping
-	// ErrIntervalMismatch or ErrOwnAdvert.
+	// ErrIntervalMismatch, ErrOwnAdvert, ErrNotMaster or ErrPreemptHeld.
 	Discarded error
 }

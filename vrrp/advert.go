@@ -28,12 +28,39 @@ func (m *Machine) advert(now time.Time, a AdvertReceived, out *Output) error {
 
 func (m *Machine) backupAdvert(now time.Time, a AdvertReceived, out *Output) error {
 	local := m.Priority()
+	// Any host on the LAN can forge an advertisement. Takeovers that an
+	// advert triggers early (below) follow only the master this backup
+	// hears, and are held off for a while after a flap, so a forger gets
+	// at most one flap per hold instead of one per packet (see
+	// flapHold). The down timer, which forged adverts never reset, and a
+	// real higher-priority master are not affected.
+	fromMaster := !m.master.IsValid() || a.Src == m.master
+	held := now.Before(m.holdUntil)
 	if a.Priority == 0 {
+		if !fromMaster {
+			return fmt.Errorf("%w: resignation from %v while %v is master", ErrNotMaster, a.Src, m.master)
+		}
 		// The master resigned: take over after the skew only, so the best
-		// backup goes first without waiting three intervals.
-		m.armMasterDown(now, skewTime(m.p.Version, local, m.masterAdverInterval), ReasonMasterResigned)
+		// backup goes first without waiting three intervals. After a flap
+		// the resignation may be forged: wait the whole down interval, which
+		// the real master's next advert resets.
+		wait := skewTime(m.p.Version, local, m.masterAdverInterval)
+		if held {
+			wait = m.MasterDownInterval()
+		}
+		m.armMasterDown(now, wait, ReasonMasterResigned)
 		m.master = netip.Addr{}
 		return nil
+	}
+	if a.Priority < local && (m.p.Priority == OwnerPriority || !m.p.NoPreempt) {
+		// RFC 5798 discards a lower-priority advertisement and lets the down
+		// timer decide; kdcha may take over early, but only from the master.
+		switch {
+		case !fromMaster:
+			return fmt.Errorf("%w: priority %d from %v while %v is master", ErrNotMaster, a.Priority, a.Src, m.master)
+		case held:
+			return fmt.Errorf("%w: priority %d from %v until %v", ErrPreemptHeld, a.Priority, a.Src, m.holdUntil.Format(time.RFC3339))
+		}
 	}
 	m.master = a.Src
 	if a.Priority > local {
@@ -82,7 +109,7 @@ func (m *Machine) masterAdvert(now time.Time, a AdvertReceived, out *Output) {
 	case a.Priority == 0:
 		// Another master resigned: assert mastership at once so backups
 		// do not take over after their skew.
-		m.sendAdvertNow(now, out)
+		m.assert(now, out, false)
 	case a.Priority > local, a.Priority == local && a.Src.Compare(m.p.PrimaryIP) > 0:
 		reason := ReasonHigherPriority
 		if a.Priority == local {
@@ -92,6 +119,12 @@ func (m *Machine) masterAdvert(now time.Time, a AdvertReceived, out *Output) {
 			m.masterAdverInterval = a.Interval
 		}
 		m.preemptAt = time.Time{}
+		if !m.advertMasterAt.IsZero() && now.Sub(m.advertMasterAt) < m.MasterDownInterval() {
+			// An advert made this router master and a better one took it
+			// back at once: a flap, as forged adverts cause. Hold off
+			// advert-triggered takeovers for a while.
+			m.holdUntil = now.Add(flapHold)
+		}
 		// keepalived's higher_prio_send_advert, always on: the winner
 		// hears a lower priority and re-announces the addresses, which
 		// heals ARP caches after a split brain.
@@ -103,7 +136,20 @@ func (m *Machine) masterAdvert(now time.Time, a AdvertReceived, out *Output) {
 		// addresses at once (keepalived "forcing new election" plus
 		// garp_lower_prio_repeat), so the loser steps down and caches
 		// that followed it come back.
-		m.sendAdvertNow(now, out)
+		m.assert(now, out, true)
+	}
+}
+
+// assert answers another master (or a resignation) with an advert at once,
+// and a GARP burst if garp, at most once per advert interval: a real peer
+// sends one advert per interval, a forger can send thousands.
+func (m *Machine) assert(now time.Time, out *Output, garp bool) {
+	if now.Before(m.assertAt) {
+		return
+	}
+	m.assertAt = now.Add(m.p.AdvertInterval)
+	m.sendAdvertNow(now, out)
+	if garp {
 		out.Actions = append(out.Actions, SendGARP{m.p.GARPRepeat})
 	}
 }

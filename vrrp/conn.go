@@ -113,7 +113,11 @@ func (c *Conn) Receive() (Received, error) {
 	}
 	r := Received{Src: src, Dst: dst}
 	if err := r.Packet.Unmarshal(c.buf[:n], src, dst); err != nil {
-		return Received{}, &InvalidPacketError{Src: src, Err: err}
+		e := &InvalidPacketError{Src: src, Err: err}
+		if n >= 2 {
+			e.VRID = c.buf[1]
+		}
+		return Received{}, e
 	}
 	return r, nil
 }
@@ -138,6 +142,10 @@ var errNoControlMessage = errors.New("vrrp: no IP control message (TTL/destinati
 type InvalidPacketError struct {
 	// Src is the packet's IP source.
 	Src netip.Addr
+	// VRID is the packet's virtual router ID as far as it could be read
+	// (0 if not), so that an instance can report problems of its own
+	// peers, such as an authentication type mismatch.
+	VRID uint8
 	// Err is why it was dropped.
 	Err error
 }

@@ -30,7 +30,12 @@
 // Decisions: v2 authentication (PASS, AH) is rejected with ErrAuthType, as
 // keepalived's strict mode does, since RFC 3768 removed it; fields the RFCs
 // say to ignore (v2 auth data, v3 reserved bits) are ignored on receipt and
-// sent as zero. An advertisement must carry at least one address.
+// sent as zero. An advertisement must carry at least one address. Such an
+// advert for an instance's own VRID is a peer kdcha cannot hear (split
+// brain): it is warned about, counted and shown in Status (dropped.go).
+// Adverts are unauthenticated, so anyone on the LAN can forge them: a
+// backup takes over early only on its master's adverts, and holds off
+// advert-triggered takeovers for a minute after a flap (advert.go).
 //
 // Testing: the codec and the state machine are tested without root or
 // sleeps: table-driven tests drive the machine with a fake clock through
@@ -42,6 +47,7 @@
 // namespaces (vrrp/internal/netnstest; skipped otherwise): sockets, two
 // kdcha nodes failing over, and interop with a real keepalived (Debian
 // package keepalived, skipped if absent) over v2, v3, v3 unicast and
-// v3/IPv6. The Instance runner is also tested without root against
+// v3/IPv6, a keepalived with auth_type PASS, a third host forging adverts
+// over a raw socket, and deploy/nftables-vrrp.nft loaded in a namespace. The Instance runner is also tested without root against
 // in-memory twins of Transport and Addresses.
 package vrrp

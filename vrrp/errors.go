@@ -49,6 +49,13 @@ var (
 	// ErrOwnAdvert means the advertisement came from the instance's own
 	// primary address (looped back multicast).
 	ErrOwnAdvert = errors.New("vrrp: own advertisement")
+	// ErrNotMaster means a backup heard a lower priority or a resignation
+	// from a router other than the master it follows; RFC 5798 discards
+	// it, and only the master's own adverts may trigger an early takeover.
+	ErrNotMaster = errors.New("vrrp: lower-priority advertisement from a router that is not the master")
+	// ErrPreemptHeld means a lower-priority advertisement came while the
+	// hold after a flap was running (see flapHold in state.go).
+	ErrPreemptHeld = errors.New("vrrp: lower-priority advertisement during the hold after a flap")
 )
 
 // ErrParams is wrapped by NewMachine when its Params are invalid.

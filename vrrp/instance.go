@@ -71,6 +71,9 @@ type Status struct {
 	Master netip.Addr
 	// Since is when the current state was entered.
 	Since time.Time
+	// Dropped counts this instance's adverts that were dropped before the
+	// state machine, per reason and source (see DroppedAdverts).
+	Dropped []DroppedAdverts
 }
 
 // ErrStopped is returned by the Set* methods once Run has returned.
@@ -123,8 +126,9 @@ type Instance struct {
 	// misconfigured peer does not flood the log at every advert.
 	warned warnOnce
 
-	mu     sync.Mutex
-	status Status
+	mu      sync.Mutex
+	status  Status
+	dropped dropTracker // guarded by mu: written by the receiver
 }
 
 // NewInstance prepares cfg to run with deps. primary is the interface's
@@ -182,7 +186,9 @@ func (in *Instance) Name() string { return in.name }
 func (in *Instance) Status() Status {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.status
+	st := in.status
+	st.Dropped = in.dropped.snapshot()
+	return st
 }
 
 // SetPriorityDelta sets the sum of tracker weights (see PriorityDelta).
@@ -306,8 +312,12 @@ func (in *Instance) receive(adverts chan<- Received) error {
 		var invalid *InvalidPacketError
 		switch {
 		case errors.As(err, &invalid):
-			in.log.Debug("dropped packet", "err", err)
 			in.metrics.packetInvalid(in.iface, err)
+			if errors.Is(err, ErrAuthType) && invalid.VRID == in.params.VRID {
+				in.authMismatch(invalid)
+				continue
+			}
+			in.log.Debug("dropped packet", "err", err)
 			continue
 		case err != nil:
 			return err
@@ -318,6 +328,24 @@ func (in *Instance) receive(adverts chan<- Received) error {
 			return nil
 		}
 	}
+}
+
+// authMismatch reports an advert of this VRID that uses VRRPv2
+// authentication. Such a peer never hears kdcha and kdcha never hears it,
+// so both become MASTER: warn (rate-limited), count it per instance and
+// show it in the status.
+func (in *Instance) authMismatch(p *InvalidPacketError) {
+	in.metrics.advertDiscarded(in.name, p.Err)
+	in.mu.Lock()
+	warn, count := in.dropped.record(time.Now(), ReasonAuthTypeMismatch, p.Src)
+	in.mu.Unlock()
+	args := []any{"src", p.Src, "count", count, "err", p.Err}
+	if !warn {
+		in.log.Debug("advert dropped: authentication type mismatch", args...)
+		return
+	}
+	in.log.Warn("adverts dropped: authentication type mismatch; this peer and kdcha cannot hear each other and may both be MASTER. "+
+		"Remove the authentication block from the peer's keepalived configuration (kdcha sends none); logged at most once a minute per source", args...)
 }
 
 // accept filters packets meant for other instances or senders and turns

@@ -48,10 +48,17 @@ type keepalived struct {
 // this peer instead of multicast.
 func startKeepalived(t *testing.T, n netnstest.Node, version int, interval time.Duration, prio int, vip string, kaPeer netip.Addr) *keepalived {
 	t.Helper()
+	return startKeepalivedExtra(t, n, version, interval, prio, vip, kaPeer, "")
+}
+
+// startKeepalivedExtra is startKeepalived with extra lines in the
+// vrrp_instance block.
+func startKeepalivedExtra(t *testing.T, n netnstest.Node, version int, interval time.Duration, prio int, vip string, kaPeer netip.Addr, extra string) *keepalived {
+	t.Helper()
 	dir := t.TempDir()
-	unicast := ""
+	unicast := extra
 	if kaPeer.IsValid() {
-		unicast = fmt.Sprintf("  unicast_src_ip %v\n  unicast_peer {\n    %v\n  }\n", n.Addr.Addr(), kaPeer)
+		unicast += fmt.Sprintf("  unicast_src_ip %v\n  unicast_peer {\n    %v\n  }\n", n.Addr.Addr(), kaPeer)
 	}
 	conf := fmt.Sprintf(`global_defs {
   router_id kdcha_interop

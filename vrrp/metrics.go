@@ -135,7 +135,7 @@ var reasonLabels = []struct {
 	{ErrVRID, "vrid"}, {ErrAddrCount, "addr_count"}, {ErrAddrFamily, "addr_family"},
 	{ErrInterval, "interval"}, {ErrAuthType, "auth_type"}, {ErrChecksum, "checksum"},
 	{ErrTTL, "ttl"}, {ErrProtocol, "protocol"}, {ErrIntervalMismatch, "interval_mismatch"},
-	{ErrOwnAdvert, "own_advert"},
+	{ErrOwnAdvert, "own_advert"}, {ErrNotMaster, "not_master"}, {ErrPreemptHeld, "preempt_held"},
 }
 
 func reasonLabel(err error) string {

@@ -78,7 +78,22 @@ type Machine struct {
 	// means the delay has not started (it starts at startup and again at
 	// the first lower-priority advert after a higher-priority one).
 	preemptAt time.Time
+	// advertMasterAt is when the current mastership began on an advert (a
+	// preemption or a resignation); zero otherwise.
+	advertMasterAt time.Time
+	// holdUntil ends the hold after a flap: until then a backup ignores
+	// lower-priority adverts and waits the full down interval after a
+	// resignation.
+	holdUntil time.Time
+	// assertAt is when a master may next answer another master's advert.
+	assertAt time.Time
 }
+
+// flapHold is how long, after a flap, takeovers that adverts would trigger
+// early are held off (the down timer still works). A flap is this router
+// taking over on an advert and losing the mastership to a better one
+// within a down interval: what forged adverts cause, and rare otherwise.
+const flapHold = time.Minute
 
 // NewMachine returns a machine in StateInitialize for p.
 func NewMachine(p Params) (*Machine, error) {
@@ -176,6 +191,10 @@ func (m *Machine) enterFromIdle(now time.Time, out *Output, reason Reason) {
 
 func (m *Machine) becomeMaster(now time.Time, out *Output, reason Reason) {
 	m.clearTimers()
+	m.advertMasterAt = time.Time{}
+	if reason == ReasonPreempt || reason == ReasonMasterResigned {
+		m.advertMasterAt = now
+	}
 	prio := m.Priority()
 	out.Actions = append(out.Actions, SendAdvert{prio}, AddVIPs{}, SendGARP{m.p.GARPRepeat})
 	m.advertAt = now.Add(m.p.AdvertInterval)

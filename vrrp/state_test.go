@@ -127,6 +127,43 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{2 * time.Second, adv(higherIP, 99), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 3 * time.Second, nil},
 		}},
+		{"6.4.2 lower priority from a router that is not the master is discarded", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 200), nil, StateBackup, time.Second + mdi100, nil},
+			// Neither the down timer nor the master changes.
+			{1500 * time.Millisecond, adv(lowerIP, 50), nil, StateBackup, time.Second + mdi100, ErrNotMaster},
+			{1600 * time.Millisecond, adv(lowerIP, 0), nil, StateBackup, time.Second + mdi100, ErrNotMaster},
+			{time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 2*time.Second + mdi100, nil},
+		}},
+		{"flap: after losing an advert-won mastership, adverts cannot trigger a takeover for a minute", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 200), nil, StateBackup, time.Second + mdi100, nil},
+			// A forged lowered advert in the master's name wins once...
+			{1100 * time.Millisecond, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2100 * time.Millisecond, nil},
+			// ...the real master takes it back at its next advert...
+			{2 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 2*time.Second + mdi100, nil},
+			// ...and for a minute neither lowered adverts nor resignations
+			// trigger a takeover before the down timer.
+			{2100 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 2*time.Second + mdi100, ErrPreemptHeld},
+			{2200 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 2200*time.Millisecond + mdi100, nil},
+			{3 * time.Second, adv(higherIP, 200), nil, StateBackup, 3*time.Second + mdi100, nil},
+			// A real master that dies is still replaced at the down timer.
+			{3*time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 4*time.Second + mdi100, nil},
+		}},
+		{"flap hold ends after a minute", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 200), nil, StateBackup, time.Second + mdi100, nil},
+			{1100 * time.Millisecond, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2100 * time.Millisecond, nil},
+			{2 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 2*time.Second + mdi100, nil},
+			{61 * time.Second, adv(higherIP, 200), nil, StateBackup, 61*time.Second + mdi100, nil},
+			{62 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 63 * time.Second, nil},
+		}},
+		{"no flap: a mastership held longer than a down interval lost to a better master", nil, []step{
+			startBackup,
+			{time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2 * time.Second, nil},
+			{time.Second + mdi100, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, time.Second + 2*mdi100, nil},
+			{5 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6 * time.Second, nil},
+		}},
 		{"6.4.2 nopreempt: lower priority advert resets down timer", func(p *Params) { p.NoPreempt = true }, []step{
 			startBackup,
 			{2 * time.Second, adv(higherIP, 99), nil, StateBackup, 2*time.Second + mdi100, nil},
@@ -175,6 +212,13 @@ func TestMachine(t *testing.T) {
 		)},
 		{"6.4.3 lower priority master: re-advert and re-GARP", nil, then(toMaster(),
 			step{5 * time.Second, adv(higherIP, 99), []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, 6 * time.Second, nil},
+		)},
+		{"6.4.3 a burst of lower priority adverts is answered once per interval", nil, then(toMaster(),
+			step{5 * time.Second, adv(higherIP, 99), []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, 6 * time.Second, nil},
+			step{5100 * time.Millisecond, adv(lowerIP, 50), nil, StateMaster, 6 * time.Second, nil},
+			step{5200 * time.Millisecond, adv(higherIP, 0), nil, StateMaster, 6 * time.Second, nil},
+			step{5900 * time.Millisecond, adv(higherIP, 99), nil, StateMaster, 6 * time.Second, nil},
+			step{6 * time.Second, adv(higherIP, 99), []Action{SendAdvert{100}, SendGARP{5}}, StateMaster, 7 * time.Second, nil},
 		)},
 		{"6.4.3 v2 master discards interval mismatch", func(p *Params) { p.Version = Version2 }, then(toMaster(),
 			step{5 * time.Second, AdvertReceived{Src: higherIP, Priority: 200, Interval: 3 * time.Second}, nil, StateMaster, m1, ErrIntervalMismatch},
@@ -406,11 +450,12 @@ func TestMachineMaster(t *testing.T) {
 	}{
 		{0, Start{}, netip.Addr{}},
 		{time.Second, adv(higherIP, 200), higherIP},
-		{2 * time.Second, adv(lowerIP, 50), ownIP}, // preempted the lower-priority master
-		{3 * time.Second, adv(higherIP, 200), higherIP},
-		{4 * time.Second, adv(higherIP, 0), netip.Addr{}},
-		{4*time.Second + sk100, Timeout{}, ownIP},
-		{5 * time.Second, Shutdown{}, netip.Addr{}},
+		{1500 * time.Millisecond, adv(lowerIP, 50), higherIP}, // not the master: discarded
+		{2 * time.Second, adv(higherIP, 50), ownIP},           // preempted the lowered master
+		{6 * time.Second, adv(higherIP, 200), higherIP},
+		{7 * time.Second, adv(higherIP, 0), netip.Addr{}},
+		{7*time.Second + sk100, Timeout{}, ownIP},
+		{8 * time.Second, Shutdown{}, netip.Addr{}},
 	}
 	for i, s := range steps {
 		m.Step(t0.Add(s.at), s.in)
@@ -418,4 +463,220 @@ func TestMachineMaster(t *testing.T) {
 			t.Errorf("step %d (%T): Master() = %v, want %v", i, s.in, got, s.want)
 		}
 	}
+}
+
+// lan simulates routers on one segment with a fake clock: an advert
+// reaches every other running router at once.
+type lan struct {
+	t     *testing.T
+	now   time.Time
+	nodes []*simNode
+}
+
+type simNode struct {
+	m      *Machine
+	ip     netip.Addr
+	next   time.Time
+	down   bool // crashed: hears and sends nothing
+	events int
+	garps  int
+}
+
+func newLAN(t *testing.T, prios ...uint8) *lan {
+	l := &lan{t: t, now: t0}
+	for i, p := range prios {
+		params := baseParams()
+		params.Priority, params.PrimaryIP = p, netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
+		m, err := NewMachine(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.nodes = append(l.nodes, &simNode{m: m, ip: params.PrimaryIP})
+	}
+	for _, n := range l.nodes {
+		l.step(n, Start{})
+	}
+	return l
+}
+
+type simAdvert struct {
+	src  netip.Addr
+	prio uint8
+}
+
+// step feeds in to n, then delivers the adverts that follow until the LAN
+// is quiet.
+func (l *lan) step(n *simNode, in Input) {
+	queue := l.apply(n, in, nil)
+	for i := 0; len(queue) > 0; i++ {
+		if i > 10000 {
+			l.t.Fatal("adverts ping-pong without end")
+		}
+		a := queue[0]
+		queue = queue[1:]
+		for _, to := range l.nodes {
+			if !to.down && to.ip != a.src {
+				queue = l.apply(to, AdvertReceived{Src: a.src, Priority: a.prio, Interval: time.Second}, queue)
+			}
+		}
+	}
+}
+
+func (l *lan) apply(n *simNode, in Input, queue []simAdvert) []simAdvert {
+	out := n.m.Step(l.now, in)
+	n.next = out.Next
+	for _, a := range out.Actions {
+		switch a := a.(type) {
+		case SendAdvert:
+			queue = append(queue, simAdvert{n.ip, a.Priority})
+		case SendGARP:
+			n.garps++
+		case Event:
+			n.events++
+		}
+	}
+	return queue
+}
+
+// forge delivers an advert that no router sent to every running router.
+func (l *lan) forge(src netip.Addr, prio uint8) {
+	for _, n := range l.nodes {
+		if !n.down {
+			l.step(n, AdvertReceived{Src: src, Priority: prio, Interval: time.Second})
+		}
+	}
+}
+
+// run advances the clock to until, firing timers in order.
+func (l *lan) run(until time.Time) {
+	for {
+		var first *simNode
+		for _, n := range l.nodes {
+			if !n.down && !n.next.IsZero() && (first == nil || n.next.Before(first.next)) {
+				first = n
+			}
+		}
+		if first == nil || first.next.After(until) {
+			l.now = until
+			return
+		}
+		l.now = first.next
+		l.step(first, Timeout{})
+	}
+}
+
+func (l *lan) totals() (events, garps int) {
+	for _, n := range l.nodes {
+		events += n.events
+		garps += n.garps
+	}
+	return events, garps
+}
+
+// TestForgedBurst replays the reported attack: a master (150) and a backup
+// (100) on a LAN, and a forger sending 20 lower-priority adverts, one every
+// 100 ms. Before the fix each one flapped the backup (40 transitions, 60
+// GARP bursts). Now a forger using the master's own address gets at most
+// one flap (the backup takes over once and the real master takes it back at
+// once); any other address gets nothing.
+func TestForgedBurst(t *testing.T) {
+	master := netip.MustParseAddr("192.0.2.10")
+	cases := []struct {
+		name          string
+		src           netip.Addr
+		prio          uint8
+		every         time.Duration // the master advertises at x.414 s
+		events, garps int           // at most, over the whole LAN
+	}{
+		{"in the master's name", master, 50, 100 * time.Millisecond, 2, 2},
+		{"in the master's name, priority 1", master, 1, 100 * time.Millisecond, 2, 2},
+		{"resignations in the master's name", master, 0, 100 * time.Millisecond, 2, 2},
+		{"resignations in the master's name, just after its adverts", master, 0, time.Second, 2, 2},
+		// The master answers at most once per advert interval.
+		{"from another address", netip.MustParseAddr("192.0.2.66"), 50, 100 * time.Millisecond, 0, 2},
+		{"resignations from another address", netip.MustParseAddr("192.0.2.66"), 0, 100 * time.Millisecond, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLAN(t, 150, 100)
+			start := t0.Add(10*time.Second + 500*time.Millisecond)
+			l.run(start)
+			if l.nodes[0].m.State() != StateMaster || l.nodes[1].m.State() != StateBackup {
+				t.Fatalf("before the burst: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
+			}
+			events0, garps0 := l.totals()
+			for i := range 20 {
+				l.run(start.Add(time.Duration(i) * c.every))
+				l.forge(c.src, c.prio)
+			}
+			l.run(l.now.Add(10 * time.Second))
+			events, garps := l.totals()
+			events, garps = events-events0, garps-garps0
+			t.Logf("20 forged adverts: %d transitions, %d GARP bursts", events, garps)
+			if events > c.events || garps > c.garps {
+				t.Errorf("%d transitions and %d GARP bursts, want at most %d and %d", events, garps, c.events, c.garps)
+			}
+			if l.nodes[0].m.State() != StateMaster || l.nodes[1].m.State() != StateBackup {
+				t.Errorf("after the burst: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
+			}
+		})
+	}
+}
+
+// TestRealFailoverNotSlowed checks that the defences against forged adverts
+// leave real takeovers as fast as before: a master whose priority drops is
+// replaced at once, a resigning one after the skew, a dead one at the down
+// interval, and a better master wins at once.
+func TestRealFailoverNotSlowed(t *testing.T) {
+	setup := func() *lan {
+		l := newLAN(t, 150, 100)
+		l.run(t0.Add(10 * time.Second))
+		return l
+	}
+	start := t0.Add(10 * time.Second)
+	t.Run("priority drop", func(t *testing.T) {
+		l := setup()
+		l.step(l.nodes[0], PriorityDelta{-100})
+		if l.nodes[1].m.State() != StateMaster || l.nodes[0].m.State() != StateBackup || l.now != start {
+			t.Fatalf("at once: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
+		}
+	})
+	t.Run("resignation", func(t *testing.T) {
+		l := setup()
+		l.step(l.nodes[0], Shutdown{})
+		l.nodes[0].down = true
+		l.run(start.Add(sk100 - time.Nanosecond))
+		if l.nodes[1].m.State() != StateBackup {
+			t.Fatal("took over before the skew")
+		}
+		l.run(start.Add(sk100))
+		if l.nodes[1].m.State() != StateMaster {
+			t.Fatal("not master after the skew")
+		}
+	})
+	t.Run("crash", func(t *testing.T) {
+		l := setup()
+		last := l.nodes[1].next.Add(-mdi100) // the master's last advert
+		l.nodes[0].down = true
+		l.run(last.Add(mdi100))
+		if l.nodes[1].m.State() != StateMaster {
+			t.Fatal("not master at the down interval")
+		}
+	})
+	t.Run("better master after a flap", func(t *testing.T) {
+		l := setup()
+		l.forge(l.nodes[0].ip, 50) // one flap starts the hold
+		l.nodes[0].down = true
+		l.run(start.Add(5 * time.Second))
+		if l.nodes[1].m.State() != StateMaster {
+			t.Fatal("backup did not take over from a dead master during the hold")
+		}
+		l.nodes[0].down = false
+		l.step(l.nodes[0], Timeout{})
+		l.step(l.nodes[0], PriorityDelta{+50})
+		l.run(start.Add(20 * time.Second))
+		if l.nodes[0].m.State() != StateMaster || l.nodes[1].m.State() != StateBackup {
+			t.Fatalf("the better master did not win: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
+		}
+	})
 }

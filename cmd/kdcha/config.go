@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
@@ -117,6 +119,11 @@ func (c *agentConfig) validate() error {
 	}
 	if c.Node.AdminSocket == "" {
 		errs = append(errs, errors.New("node.admin_socket: required"))
+	} else if err := admin.CheckSocketDir(c.Node.AdminSocket); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A directory that does not exist yet (systemd creates
+		// RuntimeDirectory at start) is checked again when the agent
+		// listens.
+		errs = append(errs, fmt.Errorf("node.admin_socket: %w", err))
 	}
 	if _, err := parseLogLevel(c.Node.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("node.log_level: %w", err))

@@ -52,3 +52,30 @@ func TestConfigErrorsNameLineAndKey(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckConfigFlagsUnsafeAdminSocketDir: a directory others can write
+// lets them replace the admin socket, so check-config names the key's line.
+func TestCheckConfigFlagsUnsafeAdminSocketDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kdcha.yaml")
+	yaml := "realm: R\nnode:\n  name: a\n  admin_socket: " + filepath.Join(dir, "admin.sock") + "\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "line 4: node.admin_socket") || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("loadConfig = %v, want line 4: node.admin_socket ... writable by group or others", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(path); err != nil {
+		t.Fatalf("private directory: %v", err)
+	}
+}

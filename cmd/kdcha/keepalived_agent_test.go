@@ -38,6 +38,8 @@ type kaConfig struct {
 	// unicastPeers, when set, makes keepalived use unicast from its own
 	// address to these peers instead of multicast.
 	unicastPeers []string
+	// authPass, when set, adds authentication { auth_type PASS } (VRRPv2).
+	authPass string
 }
 
 func requireKeepalived(t *testing.T) {
@@ -59,6 +61,9 @@ func (l *haLAN) addKeepalived(name, addr string, c kaConfig) *kaNode {
 	unicast := ""
 	if len(c.unicastPeers) > 0 {
 		unicast = fmt.Sprintf("  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", addr, strings.Join(c.unicastPeers, "\n    "))
+	}
+	if c.authPass != "" {
+		unicast += fmt.Sprintf("  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", c.authPass)
 	}
 	conf := fmt.Sprintf(`global_defs {
   router_id %s

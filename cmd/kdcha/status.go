@@ -32,6 +32,16 @@ type instanceView struct {
 	Priority uint8     `json:"priority"`
 	Master   string    `json:"master,omitempty"`
 	Since    time.Time `json:"since"`
+	// Dropped are peers whose adverts this instance cannot use (an
+	// authentication type mismatch): a likely split brain.
+	Dropped []droppedView `json:"dropped,omitempty"`
+}
+
+type droppedView struct {
+	Reason string    `json:"reason"`
+	From   string    `json:"from"`
+	Count  uint64    `json:"count"`
+	Last   time.Time `json:"last"`
 }
 
 type healthView struct {
@@ -77,6 +87,9 @@ func (m *member) NodeStatus(context.Context) (any, error) {
 			iv := instanceView{Name: in.Name(), State: st.State.String(), Priority: st.Priority, Since: st.Since}
 			if st.Master.IsValid() {
 				iv.Master = st.Master.String()
+			}
+			for _, d := range st.Dropped {
+				iv.Dropped = append(iv.Dropped, droppedView{Reason: d.Reason, From: d.Src.String(), Count: d.Count, Last: d.Last})
 			}
 			v.VRRP = append(v.VRRP, iv)
 		}
@@ -129,6 +142,11 @@ func printNodeView(w io.Writer, v nodeView) {
 		fmt.Fprintln(tw, "\nVRRP\tSTATE\tPRIORITY\tMASTER\tSINCE")
 		for _, in := range v.VRRP {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", in.Name, in.State, in.Priority, orNone(in.Master), in.Since.Format(time.RFC3339))
+		}
+		for _, in := range v.VRRP {
+			for _, d := range in.Dropped {
+				fmt.Fprintf(tw, "%s: adverts dropped: %s from %s (%d, last %s)\n", in.Name, d.Reason, d.From, d.Count, d.Last.Format(time.RFC3339))
+			}
 		}
 	}
 	if h := v.Health; h != nil {
