@@ -47,6 +47,9 @@ type command struct {
 	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          *[]string      `json:"aliases,omitempty"`
 	Locked           *bool          `json:"locked,omitempty"`
+
+	// MasterKey is the payload of the master key rotation commands.
+	MasterKey *masterKeyChange `json:"master_key,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

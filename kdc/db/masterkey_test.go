@@ -52,7 +52,7 @@ func TestLoadMasterKeyRefuses(t *testing.T) {
 		{"short", valid[:stashSize-1], 0o600},
 		{"long", append(bytes.Clone(valid), 0), 0o600},
 		{"bad magic", append([]byte("XXXXXXX"), valid[7:]...), 0o600},
-		{"future version", append(append([]byte(stashMagic), 2), valid[8:]...), 0o600},
+		{"future version", append(append([]byte(stashMagic), 3), valid[8:]...), 0o600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,10 @@ type raftNode struct {
 	r     *raft.Raft
 	store *raftboltdb.BoltStore
 	fsm   *fsm
-	log   *slog.Logger
+	// snaps and snapDir are the snapshot store and its directory.
+	snaps   raft.SnapshotStore
+	snapDir string
+	log     *slog.Logger
 	// observer reports leader changes (for metrics) until Shutdown.
 	observer *raft.Observer
 
@@ -129,7 +132,7 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 		// The usual cause is an unreadable snapshot; raft logs which one.
 		return nil, fmt.Errorf("start raft (snapshots in %s): %w", filepath.Join(cfg.dataDir, "snapshots"), err)
 	}
-	n := &raftNode{id: cfg.nodeID, r: r, store: store, fsm: f, log: cfg.log, stopRecord: make(chan struct{}), recordDone: make(chan struct{})}
+	n := &raftNode{id: cfg.nodeID, r: r, store: store, fsm: f, snaps: snaps, snapDir: filepath.Join(cfg.dataDir, "snapshots"), log: cfg.log, stopRecord: make(chan struct{}), recordDone: make(chan struct{})}
 	n.observeLeader(leaderChanged)
 	replayed, err := replayCommitted(store, snaps, f)
 	if err == nil && (existing || cfg.bootstrap) {
