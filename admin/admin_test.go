@@ -112,3 +112,22 @@ func TestListenUnix(t *testing.T) {
 		t.Fatal("replaced a regular file")
 	}
 }
+
+func TestAPIRotateMasterKey(t *testing.T) {
+	c, _ := startAPI(t)
+	ctx := context.Background()
+	pw := "correct-horse-9"
+	if _, err := c.Add(ctx, AddRequest{Name: "alice", Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.RotateMasterKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.From != 1 || rep.To != 2 || !rep.Started || rep.Resealed != 1 || len(rep.Retired) != 1 || rep.Retired[0] != 1 {
+		t.Fatalf("rotation %+v, want 1 -> 2 with alice re-sealed and 1 retired", rep)
+	}
+	if p, err := c.Get(ctx, "alice"); err != nil || p.KVNO != 1 {
+		t.Fatalf("alice after the rotation: %+v, %v (keys must not change)", p, err)
+	}
+}
