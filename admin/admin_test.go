@@ -3,12 +3,16 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -129,5 +133,15 @@ func TestAPIRotateMasterKey(t *testing.T) {
 	}
 	if p, err := c.Get(ctx, "alice"); err != nil || p.KVNO != 1 {
 		t.Fatalf("alice after the rotation: %+v, %v (keys must not change)", p, err)
+	}
+}
+
+// TestAPIDiskFull: a write that failed for lack of space reaches the CLI as
+// such (507 and the database's message), not as an internal error.
+func TestAPIDiskFull(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeError(rec, fmt.Errorf("create a@R: writes are unavailable: the last write failed: raft: write raft.db: %w", syscall.ENOSPC))
+	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), "no space left on device") {
+		t.Fatalf("full disk answered %d %s", rec.Code, rec.Body)
 	}
 }

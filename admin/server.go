@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -321,6 +322,8 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, db.ErrOutcomeUnknown):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, syscall.ENOSPC):
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }

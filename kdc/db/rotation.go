@@ -279,7 +279,7 @@ func (n *raftNode) compactLog() error {
 		return fmt.Errorf("compact raft log: list snapshots: %w", err)
 	}
 	for _, m := range metas[min(1, len(metas)):] {
-		if err := os.RemoveAll(filepath.Join(n.snapDir, m.ID)); err != nil {
+		if err := os.RemoveAll(filepath.Join(n.dataDir, snapshotDir, m.ID)); err != nil {
 			return fmt.Errorf("compact raft log: remove snapshot %s: %w", m.ID, err)
 		}
 	}
