@@ -477,3 +477,27 @@ func TestNodeBackAfterRetirement(t *testing.T) {
 		t.Fatal("the node stopped serving its replica")
 	}
 }
+
+func TestRotationLimits(t *testing.T) {
+	d := openTestDB(t, t.TempDir())
+	ctx := testCtx(t)
+	if _, err := d.addMasterKey(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]resealed, maxResealBatch+1)
+	err := d.proposeKeyChange(ctx, opReseal, &masterKeyChange{MKVNO: 2, Records: batch})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("reseal of %d records: %v, want ErrInvalid", len(batch), err)
+	}
+	// A second rotation cannot start before the first one finished.
+	if err := d.proposeKeyChange(ctx, opMasterKeyAdd, &masterKeyChange{MKVNO: 3}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second add during a rotation: %v, want ErrConflict", err)
+	}
+	keys := map[uint32][]byte{}
+	for v := range uint32(maxStashKeys + 1) {
+		keys[v+1] = bytes.Repeat([]byte{byte(v)}, masterKeyBytes)
+	}
+	if _, err := parseStash(encodeStash(keys)); err == nil {
+		t.Fatalf("a stash of %d versions parsed", len(keys))
+	}
+}
