@@ -50,11 +50,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// replaceSecretFile atomically replaces path (which may exist) with a new
+// ReplaceSecretFile atomically replaces path (which may exist) with a new
 // 0600 file holding data: it writes a temporary file beside it with
 // WriteSecretFile and renames it over path, so a crash leaves the old
 // content or the new, never a mix or nothing.
-func replaceSecretFile(path string, data []byte) error {
+func ReplaceSecretFile(path string, data []byte) error {
 	tmp := path + ".new"
 	// A leftover from a crash mid-replace is not the truth: path still is.
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -341,7 +341,7 @@ func (m *MasterKey) persist() error {
 	for v, k := range m.keys {
 		keys[v] = k.raw
 	}
-	if err := replaceSecretFile(m.path, encodeStash(keys)); err != nil {
+	if err := ReplaceSecretFile(m.path, encodeStash(keys)); err != nil {
 		return fmt.Errorf("write master key stash: %w", err)
 	}
 	m.dirty = false

@@ -389,11 +389,12 @@ func (f *fsm) learnMasterKeys(k masterKeys) error {
 				continue
 			}
 		}
-		return fmt.Errorf("%w: the database is sealed with master key version %d, which this node's stash %s does not hold "+
-			"(it holds %v; the versions before %d were retired while this node was away). "+
-			"Copy the stash file from a current member of the cluster to %[3]s and restart, "+
-			"or remove this node from the cluster, wipe its data dir and join it again",
-			ErrWrongMasterKey, v, f.mk.path, f.mk.versions(), k.Active[0])
+		return fmt.Errorf("%w: the database is sealed with master key version %d, which the stash %s does not hold "+
+			"(it holds %v: older versions were retired after this node's data or this stash was written). "+
+			"On a cluster node, copy the stash file from a current member to %[3]s and restart, "+
+			"or remove the node from the cluster, wipe its data dir and join it again; "+
+			"a backup from before a rotation needs the stash of its time",
+			ErrWrongMasterKey, v, f.mk.path, f.mk.versions())
 	}
 	return nil
 }
@@ -431,7 +432,7 @@ func resealMetaCheck(dir string, mk *MasterKey) error {
 	if b, err = json.MarshalIndent(m, "", "  "); err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return replaceSecretFile(path, append(b, '\n'))
+	return ReplaceSecretFile(path, append(b, '\n'))
 }
 
 // keyWork is what the FSM needs, beyond its state, to apply master key

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -470,7 +471,7 @@ func TestNodeBackAfterRetirement(t *testing.T) {
 	n := c.open(old.id, false, tune)
 	c.eventually(old.id+" reports the retired master key", func() bool {
 		err := n.db.fsm.restoreError()
-		return errors.Is(err, ErrWrongMasterKey) && strings.Contains(err.Error(), "Copy the stash file from a current member")
+		return errors.Is(err, ErrWrongMasterKey) && strings.Contains(err.Error(), "copy the stash file from a current member")
 	})
 	t.Logf("the node says: %v", n.db.fsm.restoreError())
 	if _, ok := n.db.Lookup("alice@" + testRealm); !ok {
@@ -499,5 +500,45 @@ func TestRotationLimits(t *testing.T) {
 	}
 	if _, err := parseStash(encodeStash(keys)); err == nil {
 		t.Fatalf("a stash of %d versions parsed", len(keys))
+	}
+}
+
+// TestBackupCarriesMasterKeyVersion: a backup taken after a rotation
+// restores with the rotated stash; one taken before it names the version it
+// needs and is refused by the rotated stash alone.
+func TestBackupCarriesMasterKeyVersion(t *testing.T) {
+	srcDir := t.TempDir()
+	src := openTestDB(t, srcDir)
+	keys := rotationFixture(t, src)
+	var before, after bytes.Buffer
+	if err := src.Backup(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.RotateMasterKey(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Backup(&after); err != nil {
+		t.Fatal(err)
+	}
+	restore := func(backup []byte) (*DB, error) {
+		opts := testOptions(t.TempDir())
+		opts.MasterKeyPath = filepath.Join(srcDir, DefaultMasterKeyFile)
+		opts.RestoreFrom = bytes.NewReader(backup)
+		return Open(opts)
+	}
+	_, err := restore(before.Bytes())
+	if !errors.Is(err, ErrWrongMasterKey) || !strings.Contains(err.Error(), "master key version 1") {
+		t.Fatalf("restore of a pre-rotation backup with the rotated stash: %v, want ErrWrongMasterKey naming version 1", err)
+	}
+	dst, err := restore(after.Bytes())
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	defer dst.Close()
+	if k := dst.fsm.masterKeyState(); k.Current != 2 {
+		t.Fatalf("restored master key state %+v, want version 2", k)
+	}
+	if !keysEqual(keyMaterial(t, dst), keys) {
+		t.Fatal("restored keys differ")
 	}
 }
