@@ -274,7 +274,7 @@ func (f *fsm) retireMasterKey(mc *masterKeyChange) error {
 	f.st.mk = next
 	// Snapshots seal their key check anew with the current version.
 	f.st.keyCheck = nil
-	f.dropMasterKeys()
+	f.keyWork.retired()
 	f.log.Info("realm master key version retired", "mkvno", v, "current", next.Current)
 	return nil
 }
@@ -297,9 +297,13 @@ func (f *fsm) sealedWith(v uint32) (string, bool) {
 // dropMasterKeys removes from this node's stash every version the state no
 // longer has active, after re-sealing the data dir's key check with the
 // current one (in that order, so a crash between leaves a stash that still
-// opens the check). Failures are logged: the state has moved on, and a
-// later rotation or restart writes the stash again.
+// opens the check). The key worker calls it once a snapshot of the state
+// after the retirement is on disk and the log before it is gone: until
+// then a restart would need the old version to load the older snapshot or
+// replay the log. Failures are logged; a restart retries.
 func (f *fsm) dropMasterKeys() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	k := f.st.mk
 	var drop []uint32
 	for _, v := range f.mk.versions() {
@@ -327,7 +331,7 @@ func (f *fsm) dropMasterKeys() {
 		f.log.Error("cannot remove retired master key versions from the stash", "versions", drop, "err", err)
 		return
 	}
-	f.keyWork.retired()
+	f.log.Info("retired master key versions removed from the stash", "versions", drop)
 }
 
 // masterKeyState returns the replicated master key state.
@@ -400,8 +404,8 @@ func (f *fsm) learnMasterKeys(k masterKeys) error {
 }
 
 // adoptMasterKeys brings the keyring in line with a restored state: seal
-// with its current version, durably hold the versions it learned, drop the
-// ones retired meanwhile. f.mu is held.
+// with its current version, durably hold the versions it learned, and have
+// the ones retired meanwhile dropped. f.mu is held.
 func (f *fsm) adoptMasterKeys() {
 	if err := f.mk.setCurrent(f.st.mk.Current); err != nil {
 		f.log.Error("restored state names a master key version the stash does not hold", "err", err)
@@ -410,7 +414,9 @@ func (f *fsm) adoptMasterKeys() {
 	if err := f.mk.persist(); err != nil {
 		f.log.Error("cannot write learned master key versions to the stash", "err", err)
 	}
-	f.dropMasterKeys()
+	if slices.ContainsFunc(f.mk.versions(), func(v uint32) bool { return v < f.st.mk.Active[0] }) {
+		f.keyWork.retired()
+	}
 	f.keyWork.wake()
 }
 
@@ -437,8 +443,9 @@ func resealMetaCheck(dir string, mk *MasterKey) error {
 
 // keyWork is what the FSM needs, beyond its state, to apply master key
 // changes on this node: where the data dir's metadata lives, and a way to
-// wake the DB's key worker (which acknowledges new versions and compacts
-// the log after a retirement). The zero value does neither (FSM tests).
+// wake the DB's key worker (which acknowledges new versions, and after a
+// retirement compacts the log and drops the old version from the stash).
+// The zero value does neither (FSM tests).
 type keyWork struct {
 	dataDir string
 	// changed is signalled (never blocking) when the worker may have
@@ -456,7 +463,7 @@ func (w *keyWork) wake() {
 	}
 }
 
-// retired asks the worker to compact the log.
+// retired asks the worker to compact the log and drop retired versions.
 func (w *keyWork) retired() {
 	w.compact.Store(true)
 	w.wake()

@@ -35,7 +35,8 @@ const ackWait = 10 * time.Second
 // a new version (every node stores it in its stash), re-seals every key
 // with it in bounded batches, and, once every member of the Raft
 // configuration has confirmed it holds the new version, retires the old
-// one (every node removes it from its stash). Principals' keys do not
+// one (every node then compacts its log and removes it from its stash, in
+// the background). Principals' keys do not
 // change. It resumes a rotation that an earlier call (here or on another
 // node) left unfinished, so after any failure the remedy is to call it
 // again. A member that does not confirm (down, or cut off) keeps the old
@@ -209,9 +210,10 @@ func (d *DB) proposeKeyChange(ctx context.Context, o op, mc *masterKeyChange) er
 }
 
 // keyWorker runs on every node while it is open: it acknowledges a new
-// master key version once the stash holds it durably, and compacts the
-// Raft log after a version was retired, so that no entry sealed with it
-// stays on disk. Both retry until they succeed.
+// master key version once the stash holds it durably, and after a version
+// was retired it compacts the Raft log and snapshots, so that no entry
+// sealed with it stays on disk, and only then removes it from the stash.
+// Both retry until they succeed.
 func (d *DB) keyWorker(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	var retry <-chan time.Time
@@ -233,9 +235,10 @@ func (d *DB) keyWorker(stop <-chan struct{}, done chan<- struct{}) {
 func (d *DB) keyWorkOnce(stop <-chan struct{}) error {
 	if d.fsm.keyWork.compact.Swap(false) {
 		if err := d.node.compactLog(); err != nil {
-			d.fsm.keyWork.retired()
+			d.fsm.keyWork.compact.Store(true) // retried on the timer
 			return err
 		}
+		d.fsm.dropMasterKeys()
 	}
 	k := d.fsm.masterKeyState()
 	if !k.rotating() || k.Acks[d.node.id] >= k.Current || !d.mk.has(k.Current) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +71,7 @@ func keyMaterial(t *testing.T, d *DB) map[string][]Key {
 // kinit with it would work).
 func checkRotated(t *testing.T, id string, d *DB, stash string, v uint32, keys map[string][]Key) {
 	t.Helper()
+	waitStash(t, d, v)
 	mk, err := LoadMasterKey(stash)
 	if err != nil {
 		t.Fatalf("%s: load stash: %v", id, err)
@@ -110,6 +112,19 @@ func waitOnly(c *testCluster, v uint32) {
 		c.eventually(n.id+" applied the retirement", func() bool {
 			return slices.Equal(n.db.fsm.masterKeyState().Active, []uint32{v})
 		})
+	}
+}
+
+// waitStash waits (bounded) until d's keyring holds only version v: the key
+// worker drops a retired version once the log is compacted.
+func waitStash(t *testing.T, d *DB, v uint32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(d.mk.versions(), []uint32{v}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the keyring still holds %v, want only %d", d.mk.versions(), v)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -517,6 +532,7 @@ func TestBackupCarriesMasterKeyVersion(t *testing.T) {
 	if _, err := src.RotateMasterKey(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
+	waitStash(t, src, 2)
 	if err := src.Backup(&after); err != nil {
 		t.Fatal(err)
 	}
@@ -540,5 +556,62 @@ func TestBackupCarriesMasterKeyVersion(t *testing.T) {
 	}
 	if !keysEqual(keyMaterial(t, dst), keys) {
 		t.Fatal("restored keys differ")
+	}
+}
+
+// TestRetireKeepsKeyUntilCompacted: applying a retirement does not touch
+// the stash; the old version stays until the key worker has a snapshot of
+// the state after it (a restart before that must still read the older
+// snapshot and log). A replica that applied the same entries is in the same
+// state, including one restored from a snapshot taken mid-rotation.
+func TestRetireKeepsKeyUntilCompacted(t *testing.T) {
+	stash := filepath.Join(t.TempDir(), "master.key")
+	mk, err := CreateMasterKey(stash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := mk.keys[1]
+	h := newHarness(t, mk)
+	h.mustApply(h.create(alice, 1))
+	key := bytes.Repeat([]byte{9}, masterKeyBytes)
+	sealed, err := mk.seal(masterKeyOwner, 0, 2, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustApply(&command{Op: opMasterKeyAdd, MasterKey: &masterKeyChange{MKVNO: 2, Sealed: sealed}})
+	midRotation := h.snapshot()
+	d := &DB{mk: mk, fsm: h.f}
+	r, err := d.resealRecord(h.f.staleRecords(2, 1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustApply(&command{Op: opReseal, MasterKey: &masterKeyChange{MKVNO: 2, Records: []resealed{r}}})
+	h.mustApply(&command{Op: opMasterKeyRetire, MasterKey: &masterKeyChange{MKVNO: 1}})
+	if got := mk.versions(); !slices.Equal(got, []uint32{1, 2}) || !h.f.keyWork.compact.Load() {
+		t.Fatalf("after applying the retirement the keyring holds %v (compaction asked: %v), want [1 2] until compacted",
+			got, h.f.keyWork.compact.Load())
+	}
+	onDisk, err := LoadMasterKey(stash)
+	if err != nil || !slices.Equal(onDisk.versions(), []uint32{1, 2}) {
+		t.Fatalf("stash after the new version: %v, %v; want [1 2] written durably", onDisk, err)
+	}
+	h.f.dropMasterKeys()
+	if onDisk, err = LoadMasterKey(stash); err != nil || !slices.Equal(onDisk.versions(), []uint32{2}) {
+		t.Fatalf("stash after the drop: %v, %v; want [2]", onDisk, err)
+	}
+
+	// A node with only version 1 that installs the mid-rotation snapshot
+	// learns version 2 from its chain.
+	other, err := CreateMasterKey(filepath.Join(t.TempDir(), "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.keys[1] = v1
+	h2 := newHarness(t, other)
+	if err := h2.f.Restore(io.NopCloser(bytes.NewReader(midRotation))); err != nil {
+		t.Fatal(err)
+	}
+	if got := other.versions(); !slices.Equal(got, []uint32{1, 2}) || other.currentVersion() != 2 {
+		t.Fatalf("after installing the snapshot the keyring holds %v (current %d), want [1 2] sealing with 2", got, other.currentVersion())
 	}
 }
