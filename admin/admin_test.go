@@ -3,12 +3,16 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -110,5 +114,34 @@ func TestListenUnix(t *testing.T) {
 	os.WriteFile(file, nil, 0o600)
 	if _, err := ListenUnix(file); err == nil {
 		t.Fatal("replaced a regular file")
+	}
+}
+
+func TestAPIRotateMasterKey(t *testing.T) {
+	c, _ := startAPI(t)
+	ctx := context.Background()
+	pw := "correct-horse-9"
+	if _, err := c.Add(ctx, AddRequest{Name: "alice", Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.RotateMasterKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.From != 1 || rep.To != 2 || !rep.Started || rep.Resealed != 1 || len(rep.Retired) != 1 || rep.Retired[0] != 1 {
+		t.Fatalf("rotation %+v, want 1 -> 2 with alice re-sealed and 1 retired", rep)
+	}
+	if p, err := c.Get(ctx, "alice"); err != nil || p.KVNO != 1 {
+		t.Fatalf("alice after the rotation: %+v, %v (keys must not change)", p, err)
+	}
+}
+
+// TestAPIDiskFull: a write that failed for lack of space reaches the CLI as
+// such (507 and the database's message), not as an internal error.
+func TestAPIDiskFull(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeError(rec, fmt.Errorf("create a@R: writes are unavailable: the last write failed: raft: write raft.db: %w", syscall.ENOSPC))
+	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), "no space left on device") {
+		t.Fatalf("full disk answered %d %s", rec.Code, rec.Body)
 	}
 }

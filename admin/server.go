@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -31,6 +32,9 @@ type Store interface {
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
 	Delete(ctx context.Context, name string, force bool) error
 	Keytab(names ...string) ([]byte, error)
+	// RotateMasterKey replaces the realm master key on every node (see
+	// db.DB.RotateMasterKey); calling it again resumes an unfinished one.
+	RotateMasterKey(ctx context.Context) (db.RotationReport, error)
 }
 
 // Cluster is what the API needs for cluster administration.
@@ -72,6 +76,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/principal/password", s.setPassword)
 	s.mux.HandleFunc("POST /v1/principal/rekey", s.rekey)
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
+	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
@@ -324,6 +329,8 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, db.ErrOutcomeUnknown):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, syscall.ENOSPC):
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }

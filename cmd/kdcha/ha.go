@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -253,25 +252,11 @@ func (h haServices) writeProbeKeytab(last []byte) []byte {
 	if bytes.Equal(kt, last) {
 		return last
 	}
-	if err := replaceSecretFile(h.probeKeytabPath(), kt); err != nil {
+	if err := db.ReplaceSecretFile(h.probeKeytabPath(), kt); err != nil {
 		h.log.Error("health probe keytab", "path", h.probeKeytabPath(), "err", err)
 		return last
 	}
 	return kt
-}
-
-// replaceSecretFile atomically replaces path with a new 0600 file.
-func replaceSecretFile(path string, data []byte) error {
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	os.Remove(tmp)
-	if err := db.WriteSecretFile(tmp, data); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // localKDCAddr is the address the node's own probe uses: the first KDC

@@ -50,6 +50,9 @@ type command struct {
 	// Force lets delete remove a protected principal other than the
 	// realm's krbtgt (which can never be deleted).
 	Force bool `json:"force,omitempty"`
+
+	// MasterKey is the payload of the master key rotation commands.
+	MasterKey *masterKeyChange `json:"master_key,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

@@ -97,7 +97,12 @@ type DB struct {
 
 	// writeMu serialises local proposals so that the kvno a proposer seals
 	// for is still the next one when its command is applied.
-	writeMu   sync.Mutex
+	writeMu sync.Mutex
+	// rotateMu makes one master key rotation at a time run here;
+	// stopKeys and keysDone stop the key worker (rotation.go).
+	rotateMu  sync.Mutex
+	stopKeys  chan struct{}
+	keysDone  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -144,6 +149,7 @@ func open(opts Options) (*DB, error) {
 	log := opts.Logger.With("realm", opts.Realm)
 	idx := newIndex(opts.Realm)
 	f := newFSM(opts.Realm, mk, idx, log)
+	f.keyWork.dataDir, f.keyWork.changed = opts.DataDir, make(chan struct{}, 1)
 	var backup *backupImage
 	if opts.RestoreFrom != nil {
 		// Checked in full before the data dir is created, so that a wrong
@@ -182,17 +188,24 @@ func open(opts Options) (*DB, error) {
 	}
 	log.Info("principal database open", "dir", opts.DataDir, "node", m.NodeID, "state", n.State(),
 		"principals", f.count(), "revision", f.revision(), "took", time.Since(start).Round(time.Millisecond))
-	return &DB{
-		realm:   opts.Realm,
-		etypes:  opts.EncTypes,
-		mk:      mk,
-		idx:     idx,
-		fsm:     f,
-		node:    n,
-		forward: opts.Forward,
-		metrics: met,
-		log:     log,
-	}, nil
+	d := &DB{
+		realm:    opts.Realm,
+		etypes:   opts.EncTypes,
+		mk:       mk,
+		idx:      idx,
+		fsm:      f,
+		node:     n,
+		forward:  opts.Forward,
+		metrics:  met,
+		log:      log,
+		stopKeys: make(chan struct{}),
+		keysDone: make(chan struct{}),
+	}
+	// A node that learned a version while it was down (from the log it
+	// replayed, or a snapshot) may owe an acknowledgement.
+	f.keyWork.wake()
+	go d.keyWorker(d.stopKeys, d.keysDone)
+	return d, nil
 }
 
 // fill validates opts and applies defaults.
@@ -276,6 +289,8 @@ func (d *DB) Status() Status {
 // stay valid. Close is idempotent.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
+		close(d.stopKeys)
+		<-d.keysDone
 		d.closeErr = d.node.Shutdown()
 	})
 	return d.closeErr

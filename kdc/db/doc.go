@@ -3,8 +3,13 @@
 // It owns:
 //   - the principal model and the Reader contract the KDC uses
 //     (principal.go);
-//   - the realm master key stash and the sealing of keys at rest with
-//     AES-256-GCM bound to (name, enctype, kvno) (masterkey.go);
+//   - the realm master key stash, a keyring of master key versions
+//     (mkvno), and the sealing of keys at rest with AES-256-GCM bound to
+//     (name, enctype, kvno), each sealed key naming its version
+//     (masterkey.go); live rotation of the master key: the replicated
+//     add/re-seal/acknowledge/retire commands (rotate.go) and the driver
+//     and per-node worker that acknowledges versions and compacts the log
+//     after a retirement (rotation.go);
 //   - key derivation from passwords, random keys, the enctype allow-list
 //     and the password policy (keys.go);
 //   - the replicated state: versioned JSON commands (commands.go), a
@@ -15,7 +20,9 @@
 //     name check shared by the FSM and the index (names.go);
 //   - the Raft node: raft-boltdb/v2 log and stable stores, file snapshots,
 //     the transport the caller gives (or plain TCP for one node/dev),
-//     bootstrap of a first node versus a joining one (node.go, raftlog.go
+//     bootstrap of a first node versus a joining one, snapshot files kept
+//     0700/0600 (snapshotfiles.go), a full disk reported as such rather
+//     than as lost quorum (diskfull.go) (node.go, raftlog.go
 //     routes Raft's logs to slog), and the replay of committed entries at
 //     start so that a node restarting without quorum still serves its full
 //     replica (applied.go);
@@ -56,7 +63,10 @@
 // in-memory transport, with forwarding as a direct HandleForwarded call:
 // writes through followers, leader loss, a cut-off follower, a node joining
 // from a snapshot, member restarts, concurrent rekeys from every node,
-// membership changes; backup tests cover the round trip and the refusals.
+// membership changes, master key rotation (every key re-sealed, the old
+// version gone from every stash, log and snapshot; a follower down; a
+// restart mid-rotation; a node back after the retirement); backup tests
+// cover the round trip and the refusals.
 // Benchmarks measure replicated write latency (in-memory and loopback TCP
 // transports), load time, heap and snapshot size for N principals:
 //

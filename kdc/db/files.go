@@ -49,3 +49,23 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// ReplaceSecretFile atomically replaces path (which may exist) with a new
+// 0600 file holding data: it writes a temporary file beside it with
+// WriteSecretFile and renames it over path, so a crash leaves the old
+// content or the new, never a mix or nothing.
+func ReplaceSecretFile(path string, data []byte) error {
+	tmp := path + ".new"
+	// A leftover from a crash mid-replace is not the truth: path still is.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale %s: %w", tmp, err)
+	}
+	if err := WriteSecretFile(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Forwarding: a follower cannot append to the Raft log, so it sends what
@@ -165,6 +166,7 @@ var wireSentinels = []struct {
 	{"master_key", ErrMasterKey},
 	{"wrong_master_key", ErrWrongMasterKey},
 	{"realm_mismatch", ErrRealmMismatch},
+	{"no_space", syscall.ENOSPC},
 	{"deadline_exceeded", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

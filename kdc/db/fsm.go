@@ -53,6 +53,8 @@ type fsmState struct {
 	tombstones map[string]tombstone
 	// keyCheck is the master key check written to snapshots.
 	keyCheck []byte
+	// mk are the realm's master key versions (rotate.go).
+	mk masterKeys
 }
 
 func newFSMState() fsmState {
@@ -60,6 +62,7 @@ func newFSMState() fsmState {
 		records:    map[string]*record{},
 		aliases:    map[string]string{},
 		tombstones: map[string]tombstone{},
+		mk:         initialMasterKeys(),
 	}
 }
 
@@ -84,6 +87,8 @@ type fsm struct {
 	advanced chan struct{}
 	// persisted observes how long writing a snapshot took (metrics).
 	persisted func(time.Duration)
+	// keyWork links master key changes to this node (rotate.go).
+	keyWork keyWork
 	// recent holds the results of the last entries applied, by index
 	// modulo its size, so that a follower acknowledging a forwarded write
 	// returns exactly the principal that write produced, not a later one.
@@ -170,6 +175,8 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.delete(c)
 	case opSetLock:
 		p, err = f.setLock(c)
+	case opMasterKeyAdd, opMasterKeyAck, opReseal, opMasterKeyRetire:
+		err = f.applyMasterKey(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}
@@ -319,6 +326,9 @@ func (f *fsm) current(c *command) (*record, error) {
 // open; nothing is changed when they do not.
 func (f *fsm) commit(rec, old *record) (*Principal, error) {
 	if err := checkSealedKeys(rec.Keys); err != nil {
+		return nil, err
+	}
+	if err := f.checkSealedVersions(rec.Keys); err != nil {
 		return nil, err
 	}
 	p, err := f.unseal(rec)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -47,10 +49,17 @@ func TestFullDisk(t *testing.T) {
 	if _, ok := d.Lookup("svc/host0.example.com@" + testRealm); !ok {
 		t.Fatal("reads stopped working after the disk filled")
 	}
-	if errors.Is(werr, ErrNotLeader) {
-		t.Fatalf("a full disk looks like a leadership problem: %v", werr)
-	}
 	t.Logf("raft state after the failure: %s", d.Status().State)
+	// The failed write lost the node its leadership, and it cannot win an
+	// election on a full disk: the writes after it must still blame the
+	// disk, not the quorum.
+	_, again := d.Create(ctx, CreateRequest{Name: "again", RandomKey: true})
+	for i, err := range []error{werr, again} {
+		if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "no space left on device") ||
+			strings.Contains(err.Error(), "quorum") || errors.Is(err, ErrNotLeader) {
+			t.Fatalf("write %d on a full disk: %v, want 'no space left on device' (not quorum or leadership)", i+1, err)
+		}
+	}
 
 	// Once space is freed, the single node leads again and writes resume.
 	if out, err := exec.Command("mount", "-o", "remount,size=8m", dir).CombinedOutput(); err != nil {

@@ -19,6 +19,10 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: opModify, Name: alice, Aliases: &[]string{zkIP}},
 		{Op: opDelete, Name: alice},
 		{Op: opSetLock, Name: alice, Locked: ptr(true)},
+		{Op: opMasterKeyAdd, MasterKey: &masterKeyChange{MKVNO: 2, Sealed: []byte{1}}},
+		{Op: opReseal, MasterKey: &masterKeyChange{MKVNO: 1, Records: []resealed{{Name: alice, Revision: 1}}}},
+		{Op: opMasterKeyAck, MasterKey: &masterKeyChange{MKVNO: 1, Node: "n1"}},
+		{Op: opMasterKeyRetire, MasterKey: &masterKeyChange{MKVNO: 1}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)

@@ -52,7 +52,7 @@ func TestLoadMasterKeyRefuses(t *testing.T) {
 		{"short", valid[:stashSize-1], 0o600},
 		{"long", append(bytes.Clone(valid), 0), 0o600},
 		{"bad magic", append([]byte("XXXXXXX"), valid[7:]...), 0o600},
-		{"future version", append(append([]byte(stashMagic), 2), valid[8:]...), 0o600},
+		{"future version", append(append([]byte(stashMagic), 3), valid[8:]...), 0o600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,4 +111,61 @@ func TestSealBindsOwner(t *testing.T) {
 	if pt, err := mk.open("alice@R", 18, 3, sealed); err != nil || string(pt) != "key material" {
 		t.Fatalf("genuine open: %q, %v", pt, err)
 	}
+}
+
+// TestStashVersions checks the stash round trip of several versions and
+// that a version-1 stash stays byte-identical to what earlier builds wrote.
+func TestStashVersions(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, masterKeyBytes), bytes.Repeat([]byte{2}, masterKeyBytes)
+	if got := encodeStash(map[uint32][]byte{1: k1}); !bytes.Equal(got, append(append([]byte(stashMagic), stashVersion), k1...)) {
+		t.Fatalf("version 1 alone encodes as %x", got)
+	}
+	for _, keys := range []map[uint32][]byte{{1: k1, 2: k2}, {2: k2}} {
+		got, err := parseStash(encodeStash(keys))
+		if err != nil || len(got) != len(keys) || !bytes.Equal(got[2], k2) {
+			t.Fatalf("round trip of %d keys: %v, %v", len(keys), got, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := WriteSecretFile(path, encodeStash(map[uint32][]byte{1: k1, 2: k2})); err != nil {
+		t.Fatal(err)
+	}
+	mk, err := LoadMasterKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := mk.seal("alice@R", 18, 1, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := sealedVersion(sealed); v != 2 {
+		t.Fatalf("sealed with version %d, want the highest (2)", v)
+	}
+	old, _ := newKeyring("", map[uint32][]byte{1: k1})
+	if _, err := old.open("alice@R", 18, 1, sealed); !errors.Is(err, ErrWrongMasterKey) {
+		t.Fatalf("a keyring without version 2 opens it: %v", err)
+	}
+}
+
+// FuzzParseStash: parsing never panics, and what parses encodes back to
+// the same keys.
+func FuzzParseStash(f *testing.F) {
+	f.Add(encodeStash(map[uint32][]byte{1: bytes.Repeat([]byte{1}, masterKeyBytes)}))
+	f.Add(encodeStash(map[uint32][]byte{1: bytes.Repeat([]byte{1}, masterKeyBytes), 7: bytes.Repeat([]byte{7}, masterKeyBytes)}))
+	f.Add([]byte(stashMagic + "\x02\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, err := parseStash(data)
+		if err != nil {
+			return
+		}
+		again, err := parseStash(encodeStash(keys))
+		if err != nil || len(again) != len(keys) {
+			t.Fatalf("re-encoded stash: %v, %v", again, err)
+		}
+		for v, k := range keys {
+			if !bytes.Equal(again[v], k) {
+				t.Fatalf("version %d changed in the round trip", v)
+			}
+		}
+	})
 }

@@ -70,7 +70,8 @@ func initDataDir(dir, realm, nodeID string, mk *MasterKey, create, join bool) (m
 	}
 	pt, err := mk.open(checkOwner, 0, 0, m.KeyCheck)
 	if err != nil || !bytes.Equal(pt, []byte(checkValue)) {
-		return meta{}, fmt.Errorf("%w: the stash does not open %s (was the data dir created with another master key?)", ErrWrongMasterKey, path)
+		return meta{}, fmt.Errorf("%w: the stash does not open %s (was the data dir created with another master key, "+
+			"or is the stash a copy from before a master key rotation? then copy the current stash from a member): %v", ErrWrongMasterKey, path, err)
 	}
 	if m.NodeID == "" {
 		return meta{}, fmt.Errorf("%s is corrupt: no node_id", path)

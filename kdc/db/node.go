@@ -41,7 +41,12 @@ type raftNode struct {
 	r     *raft.Raft
 	store *raftboltdb.BoltStore
 	fsm   *fsm
-	log   *slog.Logger
+	// snaps is the snapshot store, in dataDir/snapshots.
+	snaps   raft.SnapshotStore
+	dataDir string
+	// disk remembers a write that failed for lack of space (diskfull.go).
+	disk diskState
+	log  *slog.Logger
 	// observer reports leader changes (for metrics) until Shutdown.
 	observer *raft.Observer
 
@@ -93,7 +98,7 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 			store.Close()
 		}
 	}()
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.dataDir, snapshotsRetained, hlog)
+	snaps, err := openSnapshots(cfg.dataDir, snapshotsRetained, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
@@ -124,9 +129,9 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 	r, err := raft.NewRaft(rc, f, store, store, snaps, trans)
 	if err != nil {
 		// The usual cause is an unreadable snapshot; raft logs which one.
-		return nil, fmt.Errorf("start raft (snapshots in %s): %w", filepath.Join(cfg.dataDir, "snapshots"), err)
+		return nil, fmt.Errorf("start raft (snapshots in %s): %w", filepath.Join(cfg.dataDir, snapshotDir), err)
 	}
-	n := &raftNode{id: cfg.nodeID, r: r, store: store, fsm: f, log: cfg.log, stopRecord: make(chan struct{}), recordDone: make(chan struct{})}
+	n := &raftNode{id: cfg.nodeID, r: r, store: store, fsm: f, snaps: snaps, dataDir: cfg.dataDir, log: cfg.log, stopRecord: make(chan struct{}), recordDone: make(chan struct{})}
 	n.observeLeader(leaderChanged)
 	replayed, err := replayCommitted(store, snaps, f)
 	if err == nil && (existing || cfg.bootstrap) {
@@ -232,7 +237,7 @@ func (n *raftNode) Apply(ctx context.Context, cmd []byte) (any, uint64, error) {
 		return nil, 0, err
 	}
 	f := n.r.Apply(cmd, waitFor(ctx))
-	if err := wait(ctx, f); err != nil {
+	if err := n.disk.note(wait(ctx, f)); err != nil {
 		return nil, 0, err
 	}
 	return f.Response(), f.Index(), nil
@@ -268,6 +273,11 @@ func (n *raftNode) checkLeader() error {
 		return nil
 	case raft.Shutdown:
 		return fmt.Errorf("%w: raft is shut down", ErrNoQuorum)
+	}
+	// A node whose disk filled up loses leadership and cannot win an
+	// election (it cannot record its vote): say why, not "no quorum".
+	if err := n.disk.full(n.dataDir); err != nil {
+		return err
 	}
 	if addr, id := n.r.LeaderWithID(); addr != "" {
 		return fmt.Errorf("%w: leader is %s (%s)", ErrNotLeader, id, addr)

@@ -73,7 +73,9 @@ func (d *DB) propose(ctx context.Context, c *command) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.log.Info("principal changed", "op", c.Op, "principal", c.Name)
+	if c.Name != "" {
+		d.log.Info("principal changed", "op", c.Op, "principal", c.Name)
+	}
 	return p, nil
 }
 
@@ -108,7 +110,7 @@ func (d *DB) applyForwarded(ctx context.Context, c *command, b []byte) (*Princip
 	}
 	// Installed through a snapshot rather than applied entry by entry:
 	// the replica holds this change or a later one, the newer truth.
-	if c.Op == opDelete {
+	if c.Op == opDelete || c.Name == "" {
 		return nil, nil
 	}
 	if p, ok := d.idx.Lookup(c.Name); ok {

@@ -28,6 +28,9 @@ type snapshotData struct {
 	// KeyCheck is sealed with the master key like meta's, so that a backup
 	// sealed with another key is refused even when it holds no principals.
 	KeyCheck []byte `json:"key_check,omitempty"`
+	// MasterKeys are the master key versions and their sealed chain; absent
+	// for a realm that never rotated (version 1 alone).
+	MasterKeys *masterKeys `json:"master_keys,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -51,6 +54,11 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		}
 		f.st.keyCheck = check
 	}
+	var mks *masterKeys
+	if f.st.mk.Current != 1 || f.st.mk.rotating() {
+		c := f.st.mk.clone()
+		mks = &c
+	}
 	recs := slices.SortedFunc(maps.Values(f.st.records), func(a, b *record) int {
 		return strings.Compare(a.Name, b.Name)
 	})
@@ -62,6 +70,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		Principals:   recs,
 		Tombstones:   maps.Clone(f.st.tombstones),
 		KeyCheck:     f.st.keyCheck,
+		MasterKeys:   mks,
 	}, persisted: f.persisted}, nil
 }
 
@@ -113,6 +122,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.st = st
 	f.setApplied(applied)
 	f.index.replace(principals)
+	f.adoptMasterKeys()
 	f.log.Debug("restored principal database from snapshot", "principals", len(principals), "revision", st.revision)
 	return nil
 }
@@ -126,6 +136,15 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 	}
 	if data.Realm != f.realm {
 		return st, nil, fmt.Errorf("%w: snapshot is for realm %q, database is %q", ErrRealmMismatch, data.Realm, f.realm)
+	}
+	if data.MasterKeys != nil {
+		st.mk = data.MasterKeys.clone()
+	}
+	if err := st.mk.validate(); err != nil {
+		return st, nil, err
+	}
+	if err := f.learnMasterKeys(st.mk); err != nil {
+		return st, nil, err
 	}
 	if data.KeyCheck != nil {
 		if pt, err := f.mk.open(checkOwner, 0, 0, data.KeyCheck); err != nil || string(pt) != checkValue {
