@@ -25,6 +25,9 @@ var (
 	// ErrNotLeader: the member that received a forwarded request is not
 	// the Raft leader. The error is a *NotLeaderError naming the leader.
 	ErrNotLeader = errors.New("cluster: not the leader")
+	// ErrNotMember: a peer holds a certificate of the cluster CA but its
+	// node is not a member (it was removed, or never added).
+	ErrNotMember = errors.New("cluster: node is not a member")
 	// ErrInvalid: a configuration value or request field is unusable.
 	ErrInvalid = errors.New("cluster: invalid")
 )

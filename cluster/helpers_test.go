@@ -52,7 +52,13 @@ func addMember(t *testing.T, ca *Credentials, nodeID string) *Credentials {
 // startMux listens on loopback with creds and serves h (if not nil).
 func startMux(t *testing.T, creds *Credentials, h Handler) *Mux {
 	t.Helper()
-	m, err := Listen(Config{Listen: "127.0.0.1:0", DialTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second}, creds, testLogger())
+	return startMuxMembers(t, creds, h, nil)
+}
+
+// startMuxMembers is startMux with a membership check.
+func startMuxMembers(t *testing.T, creds *Credentials, h Handler, members Members) *Mux {
+	t.Helper()
+	m, err := Listen(Config{Listen: "127.0.0.1:0", DialTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second}, creds, members, testLogger())
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

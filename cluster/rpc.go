@@ -62,7 +62,7 @@ func (m *Mux) Serve(h Handler) {
 	for _, s := range []struct {
 		l *connListener
 		h http.Handler
-	}{{m.rpc, rpc}, {m.join, join}} {
+	}{{m.rpc, m.onlyMembers(rpc)}, {m.join, join}} {
 		srv := &http.Server{
 			Handler:           s.h,
 			ReadHeaderTimeout: m.cfg.RequestTimeout,
@@ -88,6 +88,21 @@ func (m *Mux) Serve(h Handler) {
 			}
 		}()
 	}
+}
+
+// onlyMembers checks on every request that the peer is still a member:
+// the handshake checked it once, and a removed node must not go on using
+// a connection opened before.
+func (m *Mux) onlyMembers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := peerID(r); !m.isMember(id) {
+			err := fmt.Errorf("%w: node %q", ErrNotMember, id)
+			m.refuse(remoteAddr(r.RemoteAddr), ProtoRPC, reasonNotMember, err)
+			writeError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Mux) handleForward(h Handler) http.HandlerFunc {

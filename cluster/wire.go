@@ -28,6 +28,7 @@ const (
 	codeTokenInvalid = "token_invalid"
 	codeTokenExpired = "token_expired"
 	codeBadRequest   = "bad_request"
+	codeNotMember    = "not_member"
 	codeInternal     = "internal"
 )
 
@@ -79,6 +80,8 @@ func writeError(w http.ResponseWriter, err error) {
 		body.Code, status = codeTokenExpired, http.StatusForbidden
 	case errors.Is(err, ErrInvalidToken):
 		body.Code, status = codeTokenInvalid, http.StatusForbidden
+	case errors.Is(err, ErrNotMember):
+		body.Code, status = codeNotMember, http.StatusForbidden
 	case errors.Is(err, ErrInvalid):
 		body.Code, status = codeBadRequest, http.StatusBadRequest
 	}
@@ -103,6 +106,8 @@ func readError(addr string, resp *http.Response) error {
 		return fmt.Errorf("%w: %s answered: %s", ErrInvalidToken, addr, body.Message)
 	case codeTokenExpired:
 		return fmt.Errorf("%w: %s answered: %s", ErrTokenExpired, addr, body.Message)
+	case codeNotMember:
+		return fmt.Errorf("%w: %s answered: %s", ErrNotMember, addr, body.Message)
 	}
 	return &RemoteError{Addr: addr, Code: body.Code, Message: body.Message}
 }

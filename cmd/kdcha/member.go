@@ -90,11 +90,17 @@ func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.
 			return nil, fmt.Errorf("cluster credentials: %w (run `kdcha cluster init` or `kdcha cluster join`)", err)
 		}
 		ccfg := cfg.Cluster.WithDefaults()
-		if m.mux, err = cluster.Listen(ccfg, creds, log); err != nil {
+		var current atomic.Pointer[db.DB]
+		// Until the database is open nobody is a member: the Raft
+		// configuration is not known yet, and peers retry.
+		members := func(id string) bool {
+			d := current.Load()
+			return d != nil && d.IsMember(id)
+		}
+		if m.mux, err = cluster.Listen(ccfg, creds, members, log); err != nil {
 			return nil, err
 		}
 		m.client = cluster.NewClient(creds, ccfg)
-		var current atomic.Pointer[db.DB]
 		seedAddr := strings.TrimSpace(string(seed))
 		leader := func() string {
 			if d := current.Load(); d != nil {
@@ -155,7 +161,7 @@ func (m *member) ensureMembership(ctx context.Context) {
 	}
 	for attempt := 0; ; attempt++ {
 		st, err := m.db.ClusterStatus()
-		if err == nil && hasMember(st.Members, m.cfg.Node.Name) {
+		if err == nil && isVoter(st.Members, m.cfg.Node.Name) {
 			return
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -176,9 +182,11 @@ func (m *member) ensureMembership(ctx context.Context) {
 	}
 }
 
-func hasMember(ms []db.Member, id string) bool {
+// isVoter reports whether id is a voting member; a joined node is first
+// admitted as a non-voter and promoted by ensureMembership.
+func isVoter(ms []db.Member, id string) bool {
 	for _, mb := range ms {
-		if mb.ID == id {
+		if mb.ID == id && mb.Voter {
 			return true
 		}
 	}
@@ -201,6 +209,8 @@ func (m *member) collectors() []prometheus.Collector {
 			refused(func(s cluster.RefusedStats) uint64 { return s.NoClientCert }, "no_client_cert"),
 			refused(func(s cluster.RefusedStats) uint64 { return s.UntrustedCert }, "untrusted_cert"),
 			refused(func(s cluster.RefusedStats) uint64 { return s.Handshake }, "handshake"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.NotMember }, "not_member"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.TooManyHandshakes }, "too_many_handshakes"),
 		)
 	}
 	return cs
@@ -224,15 +234,24 @@ func (h rpcHandler) Status(context.Context) ([]byte, error) {
 	return json.Marshal(st)
 }
 
-// Admit hands a joining node the realm and the master key. It does not add
-// the node to Raft: the node does that itself once its Raft is running, so
-// the cluster never counts a voter that is not there yet.
-func (h rpcHandler) Admit(_ context.Context, nodeID, addr string) (cluster.Admission, error) {
+// Admit adds a joining node to the Raft configuration as a non-voter and
+// hands it the realm and the master key. As a non-voter it may use the
+// cluster listener (membership is the Raft configuration) without counting
+// towards quorum before it runs; once its Raft is up it promotes itself
+// (ensureMembership). A node ID that is already a member at another
+// address is refused here, before anything is issued.
+func (h rpcHandler) Admit(ctx context.Context, nodeID, addr string) (cluster.Admission, error) {
 	key, err := os.ReadFile(h.m.cfg.masterKeyPath())
 	if err != nil {
 		return cluster.Admission{}, fmt.Errorf("read master key: %w", err)
 	}
 	h.m.log.Info("admitting a node to the cluster", "node", nodeID, "address", addr)
+	if err := h.m.db.AddNonvoter(ctx, nodeID, addr); err != nil {
+		if errors.Is(err, db.ErrExists) {
+			return cluster.Admission{}, fmt.Errorf("%w: %w", cluster.ErrInvalid, err)
+		}
+		return cluster.Admission{}, err
+	}
 	return cluster.Admission{Realm: h.m.cfg.Realm, MasterKey: key}, nil
 }
 
