@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -78,6 +79,11 @@ type fakeHandler struct {
 	self   string
 	leader func() string
 
+	// ca holds the CA key Admit hands out; tokens are the issued token
+	// hashes, true once used.
+	ca     *Credentials
+	tokens map[string]bool
+
 	mu        sync.Mutex
 	forwarded [][]byte
 	admitted  []string
@@ -104,14 +110,39 @@ func (h *fakeHandler) Status(context.Context) ([]byte, error) {
 	return []byte(`{"node":"` + h.self + `"}`), nil
 }
 
-func (h *fakeHandler) Admit(_ context.Context, nodeID, addr string) (Admission, error) {
+// issue makes a token the handler accepts once.
+func (h *fakeHandler) issue(t *testing.T) string {
+	t.Helper()
+	tok, hash, err := NewJoinToken(h.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tokens == nil {
+		h.tokens = map[string]bool{}
+	}
+	h.tokens[hash] = false
+	return tok
+}
+
+func (h *fakeHandler) Admit(_ context.Context, req AdmitRequest) (Admission, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.admitErr != nil {
 		return Admission{}, h.admitErr
 	}
-	h.admitted = append(h.admitted, nodeID+"@"+addr)
-	return Admission{Realm: "EXAMPLE.COM", MasterKey: []byte("master-key-bytes")}, nil
+	used, ok := h.tokens[req.TokenHash]
+	if !ok || used {
+		return Admission{}, fmt.Errorf("%w: unknown or used", ErrInvalidToken)
+	}
+	h.tokens[req.TokenHash] = true
+	caKey, err := h.ca.CAKey()
+	if err != nil {
+		return Admission{}, err
+	}
+	h.admitted = append(h.admitted, req.NodeID+"@"+req.Addr)
+	return Admission{Realm: "EXAMPLE.COM", MasterKey: []byte("master-key-bytes"), CAKey: caKey}, nil
 }
 
 func (h *fakeHandler) counts() (forwarded, admitted int) {

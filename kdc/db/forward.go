@@ -164,6 +164,7 @@ var wireSentinels = []struct {
 	{"master_key", ErrMasterKey},
 	{"wrong_master_key", ErrWrongMasterKey},
 	{"realm_mismatch", ErrRealmMismatch},
+	{"join_token", ErrJoinToken},
 	{"deadline_exceeded", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

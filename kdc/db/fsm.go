@@ -53,6 +53,10 @@ type fsmState struct {
 	tombstones map[string]tombstone
 	// keyCheck is the master key check written to snapshots.
 	keyCheck []byte
+	// tokens are the join tokens by hash (tokens.go); caKey is the
+	// sealed cluster CA key (cakey.go).
+	tokens map[string]joinToken
+	caKey  []byte
 }
 
 func newFSMState() fsmState {
@@ -60,6 +64,7 @@ func newFSMState() fsmState {
 		records:    map[string]*record{},
 		aliases:    map[string]string{},
 		tombstones: map[string]tombstone{},
+		tokens:     map[string]joinToken{},
 	}
 }
 
@@ -170,6 +175,12 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.delete(c)
 	case opSetLock:
 		p, err = f.setLock(c)
+	case opAddToken:
+		err = f.addToken(c)
+	case opUseToken:
+		err = f.useToken(c)
+	case opSetCAKey:
+		err = f.setCAKey(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}

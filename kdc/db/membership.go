@@ -14,7 +14,7 @@ import (
 // Options.Join) then receives a snapshot and the log from the leader.
 // Adding a node that is already a member with the same address does
 // nothing; one that is a member at another address is refused with
-// ErrExists (see checkNewMember).
+// ErrInvalid (see checkNewMember).
 func (d *DB) AddVoter(ctx context.Context, id, addr string) error {
 	if id == "" || addr == "" {
 		return fmt.Errorf("%w: add voter: empty node ID or address", ErrInvalid)
@@ -90,13 +90,20 @@ func (n *raftNode) addServer(ctx context.Context, id, addr string, voter bool) (
 	return f.Index(), nil
 }
 
+// CheckNewMember is checkNewMember against this node's latest
+// configuration: a join is refused early, before anything is used up; the
+// leader checks again when it adds the node.
+func (d *DB) CheckNewMember(id, addr string) error {
+	return checkNewMember(d.node.r.GetConfiguration().Configuration(), id, addr)
+}
+
 // checkNewMember refuses to give a node ID that is already a member a new
 // address: raft would move the member there, so whoever joined under an
 // existing name would evict the real node.
 func checkNewMember(cfg raft.Configuration, id, addr string) error {
 	for _, s := range cfg.Servers {
 		if string(s.ID) == id && string(s.Address) != addr {
-			return fmt.Errorf("%w: node ID %q is already a member at %s (a node joining under another's name would evict it); remove that member first or give this node another name", ErrExists, id, s.Address)
+			return fmt.Errorf("%w: node ID %q is already a member at %s (a node joining under another's name would evict it); remove that member first or give this node another name", ErrInvalid, id, s.Address)
 		}
 	}
 	return nil

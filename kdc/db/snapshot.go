@@ -28,6 +28,9 @@ type snapshotData struct {
 	// KeyCheck is sealed with the master key like meta's, so that a backup
 	// sealed with another key is refused even when it holds no principals.
 	KeyCheck []byte `json:"key_check,omitempty"`
+	// JoinTokens and CAKey (sealed) are cluster state (tokens.go, cakey.go).
+	JoinTokens []joinToken `json:"join_tokens,omitempty"`
+	CAKey      []byte      `json:"ca_key,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -62,6 +65,8 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		Principals:   recs,
 		Tombstones:   maps.Clone(f.st.tombstones),
 		KeyCheck:     f.st.keyCheck,
+		JoinTokens:   f.tokenList(),
+		CAKey:        f.st.caKey,
 	}, persisted: f.persisted}, nil
 }
 
@@ -136,6 +141,15 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 	st.revision = data.Revision
 	st.keyCheck = data.KeyCheck
 	maps.Copy(st.tombstones, data.Tombstones)
+	if err := loadTokens(&st, data.JoinTokens); err != nil {
+		return st, nil, err
+	}
+	if data.CAKey != nil {
+		if _, err := f.mk.open(caKeyOwner, 0, 0, data.CAKey); err != nil {
+			return st, nil, fmt.Errorf("cluster CA key: %w", err)
+		}
+		st.caKey = data.CAKey
+	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
 		if rec == nil {
