@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -108,4 +111,92 @@ func TestClusterJoinUnderExistingNameRefused(t *testing.T) {
 		}
 	}
 	n2.must(t, "", "principal", "add", "after", "--random-key")
+}
+
+// TestClusterJoinTokenSingleUse: a token issued on one member admits a
+// node through another member (read from --token-file), once: a second
+// node presenting it is refused. A TTL of zero or less is refused when
+// the token is asked for. Before, a token was valid only on the member
+// that issued it, and any number of times until it expired.
+func TestClusterJoinTokenSingleUse(t *testing.T) {
+	nodes := startCluster(t, "n1", "n2")
+	n1, n2 := nodes[0], nodes[1]
+	for _, ttl := range []string{"0s", "-1h"} {
+		if out, err := n1.kdcha(t, "", "cluster", "token", "--ttl", ttl, "--config", n1.cfgPath); err == nil || !strings.Contains(out, "TTL") {
+			t.Errorf("token with --ttl %s: err=%v\n%s", ttl, err, out)
+		}
+	}
+	token := strings.TrimSpace(n1.must(t, "", "cluster", "token", "--config", n1.cfgPath))
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	n3 := newClusterNode(t, root, "n3")
+	n3.must(t, "", "cluster", "join", n2.clusterAddr, "--token-file", tokenFile, "--config", n3.cfgPath)
+	n3.start(t)
+	waitVoters(t, n1, 3)
+
+	n4 := newClusterNode(t, root, "n4")
+	for _, via := range []*clusterNode{n1, n2} {
+		out, err := n4.kdcha(t, token+"\n", "cluster", "join", via.clusterAddr, "--token", "-", "--config", n4.cfgPath)
+		if err == nil || !strings.Contains(out, "already used by node n3") {
+			t.Fatalf("second join with one token through %s: err=%v\n%s", via.name, err, out)
+		}
+	}
+	if got := len(n1.status(t).Members); got != 3 {
+		t.Fatalf("%d members after the refused join, want 3", got)
+	}
+}
+
+// TestClusterCAKeyOnlyInDatabase: no node keeps the cluster CA key on
+// disk (init moves it into the replicated database, joiners never get
+// it), yet a node joins through a member that never held the key file. A
+// key file left by an older version is removed at agent start. Before,
+// every node kept ca.key.
+func TestClusterCAKeyOnlyInDatabase(t *testing.T) {
+	root := t.TempDir()
+	n1, n2, n3 := newClusterNode(t, root, "n1"), newClusterNode(t, root, "n2"), newClusterNode(t, root, "n3")
+	keyFile := func(n *clusterNode) string { return filepath.Join(n.dir, "data", "cluster", cluster.CAKeyFile) }
+	noKeyFile := func(n *clusterNode) {
+		t.Helper()
+		if _, err := os.Stat(keyFile(n)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s holds %s: %v", n.name, keyFile(n), err)
+		}
+	}
+	// Credentials made as an older version's init left them (init reuses
+	// them), so that the test has the CA key to plant again below.
+	if _, err := cluster.CreateCluster(filepath.Join(n1.dir, "data", "cluster"), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	oldKey, err := os.ReadFile(keyFile(n1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1.must(t, "", "cluster", "init", "--config", n1.cfgPath)
+	noKeyFile(n1)
+	n1.start(t)
+	token := strings.TrimSpace(n1.must(t, "", "cluster", "token", "--config", n1.cfgPath))
+	n2.must(t, token, "cluster", "join", n1.clusterAddr, "--token", "-", "--config", n2.cfgPath)
+	n2.start(t)
+	waitVoters(t, n1, 2)
+	noKeyFile(n2)
+
+	// An older version's data dir: the key file is back.
+	n1.signal(syscall.SIGTERM)
+	if err := os.WriteFile(keyFile(n1), oldKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n1.start(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for (n1.status(t).Self.LeaderID == "" || !strings.Contains(n1.logs.String(), "cluster CA key moved")) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	noKeyFile(n1)
+
+	token = strings.TrimSpace(n1.must(t, "", "cluster", "token", "--config", n1.cfgPath))
+	n3.must(t, token, "cluster", "join", n2.clusterAddr, "--token", "-", "--config", n3.cfgPath)
+	n3.start(t)
+	waitVoters(t, n1, 3)
+	noKeyFile(n3)
 }

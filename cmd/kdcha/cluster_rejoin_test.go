@@ -296,6 +296,9 @@ func TestClusterRefusesForeignCredentials(t *testing.T) {
 	// x1 joins cluster B properly, then is pointed at cluster A: it holds
 	// B's CA, certificate and master key, in the same realm.
 	x.must(t, "", "cluster", "join", b1.clusterAddr, "--token", tokenB, "--config", x.cfgPath)
+	// Cluster B admitted x1 as a non-voter and would replicate to it;
+	// stopped, it leaves x1 only cluster A to talk to.
+	b1.signal(syscall.SIGTERM)
 	seed := filepath.Join(x.dir, "data", "cluster", "seed")
 	if err := os.WriteFile(seed, []byte(a1.clusterAddr+"\n"), 0o600); err != nil {
 		t.Fatal(err)

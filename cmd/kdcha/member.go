@@ -161,7 +161,7 @@ func (m *member) ensureMembership(ctx context.Context) {
 	if m.mux == nil {
 		return
 	}
-	m.untilDone(ctx, "not yet a voting cluster member", func(ctx context.Context) error {
+	m.untilDone(ctx, "not yet a cluster member (voter)", func(ctx context.Context) error {
 		if st, err := m.db.ClusterStatus(); err == nil && isVoter(st.Members, m.cfg.Node.Name) {
 			return nil
 		}
