@@ -52,9 +52,11 @@ func TestSilentConnectionsFromOneSource(t *testing.T) {
 	if _, err := NewClient(peer, Config{}).Forward(t.Context(), addr, []byte("w")); err != nil {
 		t.Fatalf("forwarded write during the flood: %v", err)
 	}
-	if took := time.Since(start); took > time.Second {
+	took := time.Since(start)
+	if took > time.Second {
 		t.Fatalf("forwarded write took %v during the flood", took)
 	}
+	t.Logf("forwarded write during a flood of %d silent connections: %v", len(silent), took)
 	if !probe(t, addr, peer, []string{ProtoRaft}, false) {
 		t.Fatal("member's raft handshake refused during the flood")
 	}
@@ -69,9 +71,11 @@ func TestSilentConnectionsFromOneSource(t *testing.T) {
 	if took := time.Since(start); took > handshakeTimeout+time.Second {
 		t.Fatalf("silent connections closed after %v, deadline is %v", took, handshakeTimeout)
 	}
-	if got := m.Refused().Handshake; got != maxSourceHandshakes {
-		t.Errorf("handshake refusals = %d, want %d (the held silent connections)", got, maxSourceHandshakes)
-	}
+	// The handshake's context closes the connection before route counts
+	// the refusal.
+	eventually(t, time.Second, "the held silent connections counted as handshake refusals", func() bool {
+		return m.Refused().Handshake == maxSourceHandshakes
+	})
 }
 
 // TestHandshakesCappedInTotal: many sources together cannot hold more
