@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 )
 
 // FuzzFSMApply feeds arbitrary log entries to the FSM: it must never panic
@@ -19,6 +20,9 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: opModify, Name: alice, Aliases: &[]string{zkIP}},
 		{Op: opDelete, Name: alice},
 		{Op: opSetLock, Name: alice, Locked: ptr(true)},
+		{Op: opAddToken, Token: &joinTokenCmd{Hash: tokenHash("s"), Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{Op: opUseToken, Name: "n2", Token: &joinTokenCmd{Hash: tokenHash("s"), Node: "n2"}},
+		{Op: opSetCAKey, CAKey: []byte{1, 2, 3}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)
