@@ -69,9 +69,12 @@ func (d *DB) membership(ctx context.Context, r forwardRequest) error {
 }
 
 // addServer runs AddVoter (or AddNonvoter) on the leader and returns the
-// change's index. The check and the change are atomic: the change applies
-// only to the configuration that was checked.
+// change's index. The check and the change are atomic (confMu): every
+// configuration change goes through this leader's addServer or
+// removeServer.
 func (n *raftNode) addServer(ctx context.Context, id, addr string, voter bool) (uint64, error) {
+	n.confMu.Lock()
+	defer n.confMu.Unlock()
 	cf := n.r.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return 0, fmt.Errorf("read raft configuration: %w", err)
@@ -83,7 +86,7 @@ func (n *raftNode) addServer(ctx context.Context, id, addr string, voter bool) (
 	if voter {
 		add = n.r.AddVoter
 	}
-	f := add(raft.ServerID(id), raft.ServerAddress(addr), cf.Index(), waitFor(ctx))
+	f := add(raft.ServerID(id), raft.ServerAddress(addr), 0, waitFor(ctx))
 	if err := wait(ctx, f); err != nil {
 		return 0, err
 	}
@@ -112,6 +115,8 @@ func checkNewMember(cfg raft.Configuration, id, addr string) error {
 // removeServer runs RemoveServer on the leader and returns the change's
 // index.
 func (n *raftNode) removeServer(ctx context.Context, id string) (uint64, error) {
+	n.confMu.Lock()
+	defer n.confMu.Unlock()
 	f := n.r.RemoveServer(raft.ServerID(id), 0, waitFor(ctx))
 	if err := wait(ctx, f); err != nil {
 		return 0, err
