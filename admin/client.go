@@ -179,6 +179,12 @@ func (c *Client) Remove(ctx context.Context, node string) error {
 	return c.do(ctx, http.MethodPost, "/v1/cluster/remove", url.Values{"node": {node}}, nil, nil)
 }
 
+// JoinToken issues a single-use join token valid for ttl.
+func (c *Client) JoinToken(ctx context.Context, ttl time.Duration) (string, error) {
+	var out TokenResponse
+	return out.Token, c.do(ctx, http.MethodPost, "/v1/cluster/token", nil, TokenRequest{TTL: ttl}, &out)
+}
+
 // Backup returns a consistent backup of the database (sealed keys; the
 // master key is not included).
 func (c *Client) Backup(ctx context.Context) ([]byte, error) {

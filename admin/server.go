@@ -51,6 +51,9 @@ type Cluster interface {
 	Remove(ctx context.Context, node string) error
 	// Backup writes a consistent backup of the database to w.
 	Backup(ctx context.Context, w io.Writer) error
+	// JoinToken issues a single-use join token valid for ttl on every
+	// member.
+	JoinToken(ctx context.Context, ttl time.Duration) (string, error)
 }
 
 // maxBody caps request bodies; admin requests are a few hundred bytes.
@@ -83,6 +86,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 		s.mux.HandleFunc("POST /v1/cluster/leave", s.clusterLeave)
 		s.mux.HandleFunc("POST /v1/cluster/remove", s.clusterRemove)
 		s.mux.HandleFunc("GET /v1/cluster/backup", s.clusterBackup)
+		s.mux.HandleFunc("POST /v1/cluster/token", s.clusterToken)
 	}
 	return s
 }
@@ -277,6 +281,21 @@ func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Warn("node removed from the cluster on admin request", "node", node)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) clusterToken(w http.ResponseWriter, r *http.Request) {
+	var req TokenRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	tok, err := s.cluster.JoinToken(r.Context(), req.TTL)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// The token itself is a secret: it goes to the caller only.
+	s.log.Info("join token issued", "ttl", req.TTL)
+	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
 
 func (s *Server) clusterBackup(w http.ResponseWriter, r *http.Request) {

@@ -102,6 +102,17 @@ type PasswordRequest struct {
 	Password string `json:"password"`
 }
 
+// TokenRequest asks for a cluster join token.
+type TokenRequest struct {
+	// TTL is how long the token stays valid; it must be positive.
+	TTL time.Duration `json:"ttl"`
+}
+
+// TokenResponse carries a join token.
+type TokenResponse struct {
+	Token string `json:"token"`
+}
+
 // KeytabRequest asks for the current keys of some principals as a keytab.
 type KeytabRequest struct {
 	Names []string `json:"names"`

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
@@ -13,20 +14,25 @@ import (
 
 // Credential files inside the credentials directory, each 0600.
 const (
-	CACertFile   = "ca.crt"   // cluster CA certificate (PEM)
-	CAKeyFile    = "ca.key"   // cluster CA private key (PKCS#8 PEM)
+	CACertFile = "ca.crt" // cluster CA certificate (PEM)
+	// CAKeyFile is the cluster CA private key (PKCS#8 PEM). It exists only
+	// between CreateCluster and the node runtime moving the key into the
+	// replicated database (and in data dirs of older versions, which the
+	// runtime migrates the same way); joined nodes never get it.
+	CAKeyFile = "ca.key"
+
 	NodeCertFile = "node.crt" // this node's certificate (PEM)
 	NodeKeyFile  = "node.key" // this node's private key (PKCS#8 PEM)
 )
 
-// Credentials are a node's cluster identity: the cluster CA (certificate
-// and key, so that any member can admit new nodes) and this node's
-// certificate and key. They are immutable once loaded.
+// Credentials are a node's cluster identity: the cluster CA certificate
+// and this node's certificate and key. They are immutable once loaded,
+// except that ForgetCAKey drops a CA key found on disk.
 type Credentials struct {
 	dir    string
 	nodeID string
 	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
+	caKey  *ecdsa.PrivateKey // nil unless CAKeyFile is present
 	cert   *x509.Certificate
 	key    *ecdsa.PrivateKey
 }
@@ -68,11 +74,15 @@ func CreateCluster(dir, nodeID string) (*Credentials, error) {
 
 // Load reads the credentials in dir and checks that they belong together:
 // the node certificate chains to the CA and each key matches its
-// certificate. A directory without them yields ErrNoCredentials.
+// certificate. A directory without them yields ErrNoCredentials. The CA
+// key file is optional (see CAKeyFile).
 func Load(dir string) (*Credentials, error) {
 	var pems [4][]byte
 	for i, name := range []string{CACertFile, CAKeyFile, NodeCertFile, NodeKeyFile} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) && name == CAKeyFile {
+			continue
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w in %s: %s missing", ErrNoCredentials, dir, name)
 		}
@@ -86,8 +96,10 @@ func Load(dir string) (*Credentials, error) {
 	if c.ca, err = decodeCert(pems[0]); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CACertFile), err)
 	}
-	if c.caKey, err = decodeKey(pems[1]); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CAKeyFile), err)
+	if pems[1] != nil {
+		if c.caKey, err = decodeKey(pems[1]); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CAKeyFile), err)
+		}
 	}
 	if c.cert, err = decodeCert(pems[2]); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, NodeCertFile), err)
@@ -107,7 +119,7 @@ func (c *Credentials) check(now time.Time) error {
 	if !c.ca.IsCA {
 		return errors.New("CA certificate is not a CA")
 	}
-	if !sameKey(c.caKey, c.ca.PublicKey) {
+	if c.caKey != nil && !sameKey(c.caKey, c.ca.PublicKey) {
 		return errors.New("CA key does not match the CA certificate")
 	}
 	if !sameKey(c.key, c.cert.PublicKey) {
@@ -116,30 +128,31 @@ func (c *Credentials) check(now time.Time) error {
 	return verifyNode(c.cert, c.ca, now)
 }
 
-// save writes the four files. The CA key is written first and the node
-// certificate last, so that a crash in between leaves an incomplete set
-// that Load refuses rather than a mismatched one.
+// save writes the files (the CA key only if c has it). The CA key is
+// written first and the node certificate last, so that a crash in between
+// leaves an incomplete set that Load refuses rather than a mismatched one.
 func (c *Credentials) save() error {
 	if err := os.MkdirAll(c.dir, dirPerm); err != nil {
 		return fmt.Errorf("create credentials directory: %w", err)
 	}
-	caKey, err := encodeKey(c.caKey)
-	if err != nil {
-		return err
+	type file struct {
+		name string
+		data []byte
+	}
+	var files []file
+	if c.caKey != nil {
+		caKey, err := encodeKey(c.caKey)
+		if err != nil {
+			return err
+		}
+		files = append(files, file{CAKeyFile, caKey})
 	}
 	key, err := encodeKey(c.key)
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{
-		{CAKeyFile, caKey},
-		{CACertFile, encodeCert(c.ca)},
-		{NodeKeyFile, key},
-		{NodeCertFile, encodeCert(c.cert)},
-	} {
+	files = append(files, file{CACertFile, encodeCert(c.ca)}, file{NodeKeyFile, key}, file{NodeCertFile, encodeCert(c.cert)})
+	for _, f := range files {
 		if err := writePrivateFile(filepath.Join(c.dir, f.name), f.data); err != nil {
 			return err
 		}
@@ -170,3 +183,55 @@ func (c *Credentials) Dir() string { return c.dir }
 // Fingerprint is the lowercase hex SHA-256 of the CA certificate's DER
 // bytes, the value join tokens pin.
 func (c *Credentials) Fingerprint() string { return fingerprint(c.ca.Raw) }
+
+// CAKey returns the CA key found in the credentials directory (PKCS#8
+// DER), for the node runtime to move into the replicated database; nil if
+// there is none.
+func (c *Credentials) CAKey() ([]byte, error) {
+	if c.caKey == nil {
+		return nil, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(c.caKey)
+	if err != nil {
+		return nil, fmt.Errorf("marshal CA key: %w", err)
+	}
+	return der, nil
+}
+
+// ForgetCAKey deletes the CA key file, once the key is safe in the
+// replicated database, and drops the key from c.
+func (c *Credentials) ForgetCAKey() error {
+	if err := os.Remove(filepath.Join(c.dir, CAKeyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the CA key file: %w", err)
+	}
+	c.caKey = nil
+	return nil
+}
+
+// CheckCAKey reports whether der (PKCS#8) is the private key of this
+// cluster's CA.
+func (c *Credentials) CheckCAKey(der []byte) error {
+	_, err := c.caKeyFrom(der)
+	return err
+}
+
+func (c *Credentials) caKeyFrom(der []byte) (*ecdsa.PrivateKey, error) {
+	k, err := parseKeyDER(der)
+	if err != nil {
+		return nil, fmt.Errorf("CA key: %w", err)
+	}
+	if !sameKey(k, c.ca.PublicKey) {
+		return nil, errors.New("CA key does not match this cluster's CA certificate")
+	}
+	return k, nil
+}
+
+// signWith issues a node certificate with the CA key caKeyDER (PKCS#8),
+// which must be this cluster's.
+func (c *Credentials) signWith(caKeyDER []byte, nodeID string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
+	k, err := c.caKeyFrom(caKeyDER)
+	if err != nil {
+		return nil, err
+	}
+	return signNode(c.ca, k, nodeID, pub, now)
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCreateClusterLoadRoundTrip(t *testing.T) {
@@ -112,5 +113,43 @@ func write(t *testing.T, dir, name, data string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(data), fs.FileMode(filePerm)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestForgetCAKey: once the runtime moved the CA key into the database,
+// the directory loads without it, and a node without it cannot be made
+// to sign with another cluster's key.
+func TestForgetCAKey(t *testing.T) {
+	c := newCluster(t, "kdc1")
+	der, err := c.CAKey()
+	if err != nil || der == nil {
+		t.Fatalf("CAKey of a new cluster = %v, %v", der, err)
+	}
+	if err := c.ForgetCAKey(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir(), CAKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s still there: %v", CAKeyFile, err)
+	}
+	got, err := Load(c.Dir())
+	if err != nil {
+		t.Fatalf("Load without the CA key: %v", err)
+	}
+	if k, _ := got.CAKey(); k != nil {
+		t.Fatal("loaded credentials hold a CA key")
+	}
+	if err := got.CheckCAKey(der); err != nil {
+		t.Fatalf("CheckCAKey(own key) = %v", err)
+	}
+	foreign, _ := newCluster(t, "other").CAKey()
+	if err := got.CheckCAKey(foreign); err == nil {
+		t.Fatal("CheckCAKey accepted another cluster's key")
+	}
+	key, _ := newKey()
+	if _, err := got.signWith(foreign, "kdc2", key.Public(), time.Now()); err == nil {
+		t.Fatal("signed with another cluster's key")
+	}
+	if cert, err := got.signWith(der, "kdc2", key.Public(), time.Now()); err != nil || verifyNode(cert, got.ca, time.Now()) != nil {
+		t.Fatalf("signWith(own key) = %v", err)
 	}
 }

@@ -14,17 +14,18 @@ var (
 	// already in place; they are never overwritten, since that would
 	// silently move the node to another cluster.
 	ErrCredentialsExist = errors.New("cluster: credentials already exist")
-	// ErrInvalidToken: a join token is malformed, unknown to the member or
-	// names another cluster's CA.
+	// ErrInvalidToken: a join token is malformed, unknown, expired,
+	// already used or names another cluster's CA.
 	ErrInvalidToken = errors.New("cluster: invalid join token")
-	// ErrTokenExpired: a join token was valid but is past its expiry.
-	ErrTokenExpired = errors.New("cluster: join token expired")
 	// ErrFingerprintMismatch: the server a joiner reached does not present
 	// the CA pinned by the token (a wrong address or a man in the middle).
 	ErrFingerprintMismatch = errors.New("cluster: server CA does not match the token's fingerprint")
 	// ErrNotLeader: the member that received a forwarded request is not
 	// the Raft leader. The error is a *NotLeaderError naming the leader.
 	ErrNotLeader = errors.New("cluster: not the leader")
+	// ErrNotMember: a peer holds a certificate of the cluster CA but its
+	// node is not a member (it was removed, or never added).
+	ErrNotMember = errors.New("cluster: node is not a member")
 	// ErrInvalid: a configuration value or request field is unusable.
 	ErrInvalid = errors.New("cluster: invalid")
 )

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,7 +53,13 @@ func addMember(t *testing.T, ca *Credentials, nodeID string) *Credentials {
 // startMux listens on loopback with creds and serves h (if not nil).
 func startMux(t *testing.T, creds *Credentials, h Handler) *Mux {
 	t.Helper()
-	m, err := Listen(Config{Listen: "127.0.0.1:0", DialTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second}, creds, testLogger())
+	return startMuxMembers(t, creds, h, nil)
+}
+
+// startMuxMembers is startMux with a membership check.
+func startMuxMembers(t *testing.T, creds *Credentials, h Handler, members Members) *Mux {
+	t.Helper()
+	m, err := Listen(Config{Listen: "127.0.0.1:0", DialTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second}, creds, members, testLogger())
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
@@ -71,6 +78,11 @@ func startMux(t *testing.T, creds *Credentials, h Handler) *Mux {
 type fakeHandler struct {
 	self   string
 	leader func() string
+
+	// ca holds the CA key Admit hands out; tokens are the issued token
+	// hashes, true once used.
+	ca     *Credentials
+	tokens map[string]bool
 
 	mu        sync.Mutex
 	forwarded [][]byte
@@ -98,14 +110,39 @@ func (h *fakeHandler) Status(context.Context) ([]byte, error) {
 	return []byte(`{"node":"` + h.self + `"}`), nil
 }
 
-func (h *fakeHandler) Admit(_ context.Context, nodeID, addr string) (Admission, error) {
+// issue makes a token the handler accepts once.
+func (h *fakeHandler) issue(t *testing.T) string {
+	t.Helper()
+	tok, hash, err := NewJoinToken(h.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tokens == nil {
+		h.tokens = map[string]bool{}
+	}
+	h.tokens[hash] = false
+	return tok
+}
+
+func (h *fakeHandler) Admit(_ context.Context, req AdmitRequest) (Admission, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.admitErr != nil {
 		return Admission{}, h.admitErr
 	}
-	h.admitted = append(h.admitted, nodeID+"@"+addr)
-	return Admission{Realm: "EXAMPLE.COM", MasterKey: []byte("master-key-bytes")}, nil
+	used, ok := h.tokens[req.TokenHash]
+	if !ok || used {
+		return Admission{}, fmt.Errorf("%w: unknown or used", ErrInvalidToken)
+	}
+	h.tokens[req.TokenHash] = true
+	caKey, err := h.ca.CAKey()
+	if err != nil {
+		return Admission{}, err
+	}
+	h.admitted = append(h.admitted, req.NodeID+"@"+req.Addr)
+	return Admission{Realm: "EXAMPLE.COM", MasterKey: []byte("master-key-bytes"), CAKey: caKey}, nil
 }
 
 func (h *fakeHandler) counts() (forwarded, admitted int) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,8 +15,9 @@ import (
 	"time"
 )
 
-// handleJoin admits a node: token, certificate request, Handler.Admit,
-// then the certificate and the cluster's secrets in the reply.
+// handleJoin admits a node: token, certificate request, Handler.Admit
+// (which uses the token up and adds the node), then the certificate and
+// the realm's secrets in the reply.
 func (m *Mux) handleJoin(h Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req JoinRequest
@@ -36,17 +38,17 @@ func (m *Mux) handleJoin(h Handler) http.HandlerFunc {
 	}
 }
 
-// admit checks req and, if it is acceptable, has the Handler add the node
-// and signs its certificate. The token is checked first so that nothing
-// else is revealed to, or done for, a caller without one.
+// admit checks req and, if it is acceptable, has the Handler use the token
+// and add the node, and signs its certificate with the CA key the Handler
+// opened for it. The request is checked completely before the token is
+// used, so that a malformed request does not burn it.
 func (m *Mux) admit(ctx context.Context, h Handler, req JoinRequest) (*JoinResponse, error) {
 	tok, err := parseToken(req.Token)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	if err := checkToken(m.creds, tok, now); err != nil {
-		return nil, err
+	if subtle.ConstantTimeCompare([]byte(tok.fingerprint), []byte(m.creds.Fingerprint())) != 1 {
+		return nil, fmt.Errorf("%w: issued for another cluster", ErrInvalidToken)
 	}
 	if err := validNodeID(req.NodeID); err != nil {
 		return nil, err
@@ -58,24 +60,22 @@ func (m *Mux) admit(ctx context.Context, h Handler, req JoinRequest) (*JoinRespo
 	if err != nil {
 		return nil, err
 	}
-	cert, err := signNode(m.creds.ca, m.creds.caKey, req.NodeID, csr.PublicKey, now)
-	if err != nil {
+	if err := checkSigningKey(csr.PublicKey); err != nil {
 		return nil, err
-	}
-	caKey, err := x509.MarshalPKCS8PrivateKey(m.creds.caKey)
-	if err != nil {
-		return nil, fmt.Errorf("marshal CA key: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	defer cancel()
-	adm, err := h.Admit(ctx, req.NodeID, req.Advertise)
+	adm, err := h.Admit(ctx, AdmitRequest{NodeID: req.NodeID, Addr: req.Advertise, TokenHash: hashSecret(tok.secret)})
+	if err != nil {
+		return nil, fmt.Errorf("admit %s: %w", req.NodeID, err)
+	}
+	cert, err := m.creds.signWith(adm.CAKey, req.NodeID, csr.PublicKey, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("admit %s: %w", req.NodeID, err)
 	}
 	return &JoinResponse{
 		NodeCert:  cert.Raw,
 		CACert:    m.creds.ca.Raw,
-		CAKey:     caKey,
 		Realm:     adm.Realm,
 		MasterKey: adm.MasterKey,
 	}, nil
@@ -160,8 +160,8 @@ func postJoin(ctx context.Context, addr, pin string, req JoinRequest) (*JoinResp
 }
 
 // credentialsFromJoin checks the member's answer before anything is
-// written: the CA is the pinned one, its key matches, and the certificate
-// is ours and chains to it.
+// written: the CA is the pinned one and the certificate is ours and
+// chains to it.
 func credentialsFromJoin(resp *JoinResponse, key *ecdsa.PrivateKey, nodeID, pin, dir string) (*Credentials, error) {
 	ca, err := x509.ParseCertificate(resp.CACert)
 	if err != nil {
@@ -170,10 +170,6 @@ func credentialsFromJoin(resp *JoinResponse, key *ecdsa.PrivateKey, nodeID, pin,
 	if fingerprint(ca.Raw) != pin {
 		return nil, fmt.Errorf("CA certificate in join response: %w", ErrFingerprintMismatch)
 	}
-	caKey, err := parseKeyDER(resp.CAKey)
-	if err != nil {
-		return nil, fmt.Errorf("CA key in join response: %w", err)
-	}
 	cert, err := x509.ParseCertificate(resp.NodeCert)
 	if err != nil {
 		return nil, fmt.Errorf("node certificate in join response: %w", err)
@@ -181,7 +177,7 @@ func credentialsFromJoin(resp *JoinResponse, key *ecdsa.PrivateKey, nodeID, pin,
 	if cert.Subject.CommonName != nodeID {
 		return nil, fmt.Errorf("node certificate in join response names %q, not %q", cert.Subject.CommonName, nodeID)
 	}
-	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, caKey: caKey, cert: cert, key: key}
+	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, cert: cert, key: key}
 	if err := c.check(time.Now()); err != nil {
 		return nil, fmt.Errorf("join response: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,37 +15,37 @@ func TestJoinCluster(t *testing.T) {
 	other := newCluster(t, "stranger")
 	tests := []struct {
 		name     string
-		token    func(t *testing.T, member *Credentials) string
+		token    func(h *fakeHandler, t *testing.T) string
 		admitErr error
 		nodeID   string
 		want     error // nil: the join succeeds
 		admitted int
 	}{
-		{name: "valid token", token: issueToken(time.Now()), nodeID: "kdc2", admitted: 1},
-		{name: "wrong secret", token: func(t *testing.T, m *Credentials) string {
-			parts := strings.Split(issueToken(time.Now())(t, m), ".")
+		{name: "valid token", token: (*fakeHandler).issue, nodeID: "kdc2", admitted: 1},
+		{name: "wrong secret", token: func(h *fakeHandler, t *testing.T) string {
+			parts := strings.Split(h.issue(t), ".")
 			parts[1] = base64.RawURLEncoding.EncodeToString(make([]byte, secretBytes))
 			return strings.Join(parts, ".")
 		}, nodeID: "kdc2", want: ErrInvalidToken},
-		{name: "expired token", token: issueToken(time.Now().Add(-DefaultTokenTTL - time.Minute)), nodeID: "kdc2", want: ErrTokenExpired},
 		// The pin is checked before anything is sent: a member of another
 		// cluster (or a man in the middle) never sees the secret.
-		{name: "token pins another CA", token: func(t *testing.T, m *Credentials) string {
-			parts := strings.Split(issueToken(time.Now())(t, m), ".")
+		{name: "token pins another CA", token: func(h *fakeHandler, t *testing.T) string {
+			parts := strings.Split(h.issue(t), ".")
 			parts[2] = other.Fingerprint()
 			return strings.Join(parts, ".")
 		}, nodeID: "kdc2", want: ErrFingerprintMismatch},
-		{name: "malformed token", token: func(*testing.T, *Credentials) string { return "kdcha1.x.y" }, nodeID: "kdc2", want: ErrInvalidToken},
-		{name: "bad node ID", token: issueToken(time.Now()), nodeID: "kdc 2", want: ErrInvalid},
-		{name: "admission refused", token: issueToken(time.Now()), admitErr: errBoom, nodeID: "kdc2", want: errRemote},
+		{name: "malformed token", token: func(*fakeHandler, *testing.T) string { return "kdcha1.x.y" }, nodeID: "kdc2", want: ErrInvalidToken},
+		{name: "bad node ID", token: (*fakeHandler).issue, nodeID: "kdc 2", want: ErrInvalid},
+		{name: "admission refused", token: (*fakeHandler).issue, admitErr: errBoom, nodeID: "kdc2", want: errRemote},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			member := newCluster(t, "kdc1")
-			h := &fakeHandler{self: "kdc1", leader: func() string { return "kdc1" }, admitErr: tt.admitErr}
+			h := &fakeHandler{self: "kdc1", leader: func() string { return "kdc1" }, admitErr: tt.admitErr, ca: member}
 			m := startMux(t, member, h)
 			dir := filepath.Join(t.TempDir(), "joined")
-			creds, adm, err := JoinCluster(context.Background(), m.Advertise(), tt.token(t, member), tt.nodeID, "127.0.0.1:7947", dir, 5*time.Second)
+			token := tt.token(h, t)
+			creds, adm, err := JoinCluster(context.Background(), m.Advertise(), token, tt.nodeID, "127.0.0.1:7947", dir, 5*time.Second)
 			if _, admitted := h.counts(); admitted != tt.admitted {
 				t.Errorf("handler admitted %d nodes, want %d", admitted, tt.admitted)
 			}
@@ -73,12 +74,19 @@ func TestJoinCluster(t *testing.T) {
 					creds.NodeID(), loaded.NodeID(), loaded.Fingerprint(), tt.nodeID, member.Fingerprint())
 			}
 			assertMutualTLS(t, member, m, loaded)
-			// The joined node holds the CA key, so it can admit in turn.
-			if _, err := NewJoinToken(dir, 0); err != nil {
-				t.Errorf("joined node cannot issue tokens: %v", err)
+			// The CA key stays with the cluster's database.
+			if _, err := os.Stat(filepath.Join(dir, CAKeyFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("joined node got a CA key file: %v", err)
 			}
-			if _, _, err := JoinCluster(context.Background(), m.Advertise(), tt.token(t, member), tt.nodeID, "127.0.0.1:7947", dir, 5*time.Second); !errors.Is(err, ErrCredentialsExist) {
+			if k, _ := loaded.CAKey(); k != nil {
+				t.Error("joined node holds the CA key")
+			}
+			if _, _, err := JoinCluster(context.Background(), m.Advertise(), h.issue(t), tt.nodeID, "127.0.0.1:7947", dir, 5*time.Second); !errors.Is(err, ErrCredentialsExist) {
 				t.Errorf("second join into the same dir = %v, want ErrCredentialsExist", err)
+			}
+			// The token was used up: a second node cannot join with it.
+			if _, _, err := JoinCluster(context.Background(), m.Advertise(), token, "kdc3", "127.0.0.1:7948", filepath.Join(t.TempDir(), "j3"), 5*time.Second); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("second join with one token = %v, want ErrInvalidToken", err)
 			}
 		})
 	}
@@ -86,17 +94,6 @@ func TestJoinCluster(t *testing.T) {
 
 // errRemote stands for "any *RemoteError" in the table.
 var errRemote = errors.New("remote error")
-
-func issueToken(now time.Time) func(t *testing.T, m *Credentials) string {
-	return func(t *testing.T, m *Credentials) string {
-		t.Helper()
-		tok, err := newJoinToken(m.Dir(), 0, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-}
 
 // assertMutualTLS checks that the joined node and the member accept each
 // other on the RPC protocol, both ways.

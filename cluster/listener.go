@@ -60,6 +60,12 @@ type advertisedAddr string
 func (a advertisedAddr) Network() string { return "tcp" }
 func (a advertisedAddr) String() string  { return string(a) }
 
+// remoteAddr is a peer's address as net/http reports it (host:port).
+type remoteAddr string
+
+func (a remoteAddr) Network() string { return "tcp" }
+func (a remoteAddr) String() string  { return string(a) }
+
 // httpConn hides the *tls.Conn from net/http: the server would otherwise
 // see our ALPN name, find no TLSNextProto handler for it and drop the
 // connection. The handshake is already done; ConnContext keeps the peer's

@@ -16,13 +16,22 @@ import (
 	"github.com/hashicorp/raft"
 )
 
+// Work before authentication is bounded per source and in total. Members
+// are few and a handshake on a LAN takes milliseconds, so these limits
+// only ever bite a flood, and a refused member simply dials again.
 const (
-	// handshakeTimeout bounds a TLS handshake so that a peer that connects
-	// and stays silent cannot hold a goroutine.
-	handshakeTimeout = 10 * time.Second
-	// maxHandshakes bounds concurrent handshakes; beyond it the accept loop
-	// waits, pushing back on a connection flood instead of growing.
+	// handshakeTimeout bounds a TLS handshake, from accept to the client's
+	// last flight, so that a peer that connects and stays silent holds a
+	// handshake slot for at most this long.
+	handshakeTimeout = 3 * time.Second
+	// maxHandshakes bounds concurrent handshakes in total; a connection
+	// beyond it is closed at once (counted as too_many_handshakes) rather
+	// than queued behind the flood.
 	maxHandshakes = 64
+	// maxSourceHandshakes bounds concurrent handshakes from one IP
+	// address, so that one host cannot take the global slots: a member
+	// opens a few connections at a time (raft's pool, one per RPC).
+	maxSourceHandshakes = 8
 )
 
 // Refusal reasons, as counted in RefusedStats and logged as "reason".
@@ -31,6 +40,8 @@ const (
 	reasonNoClientCert    = "no_client_cert"
 	reasonUntrustedCert   = "untrusted_cert"
 	reasonHandshake       = "handshake"
+	reasonNotMember       = "not_member"
+	reasonTooMany         = "too_many_handshakes"
 )
 
 // RefusedStats counts connections the mux refused, by reason, since
@@ -45,7 +56,21 @@ type RefusedStats struct {
 	UntrustedCert uint64
 	// Handshake: any other TLS failure (not TLS, timeout, reset).
 	Handshake uint64
+	// NotMember: a valid certificate of a node that is not (or no longer)
+	// a member, at the handshake or on a later request or Raft read.
+	NotMember uint64
+	// TooManyHandshakes: closed before the handshake because its source,
+	// or the listener, already had as many handshakes in progress as
+	// allowed.
+	TooManyHandshakes uint64
 }
+
+// Members says whether the node with this ID (its certificate CN) is
+// currently a member of the cluster. Only members may use Raft and the
+// member RPC; a certificate alone is not enough, so that removing a node
+// from the Raft configuration revokes it. It is called on every handshake,
+// forwarded request and Raft read, so it must be cheap.
+type Members func(nodeID string) bool
 
 // Mux is a node's cluster listener: one TLS port whose connections are
 // routed by ALPN to Raft (StreamLayer), member RPC and joins (Serve).
@@ -57,16 +82,21 @@ type Mux struct {
 	raft      *streamLayer
 	rpc, join *connListener
 
+	members Members
+
 	stop      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
-	slots     chan struct{}
 
 	mu      sync.Mutex
 	servers []*http.Server // started by Serve, closed by Close
+	// handshakes counts connections in handshake, in total and by source
+	// IP; guarded by mu.
+	handshakes       int
+	sourceHandshakes map[string]int
 
 	refused struct {
-		unknownProtocol, noClientCert, untrustedCert, handshake atomic.Uint64
+		unknownProtocol, noClientCert, untrustedCert, handshake, notMember, tooMany atomic.Uint64
 	}
 }
 
@@ -74,8 +104,10 @@ type Mux struct {
 // accepting. An empty cfg.Advertise means the bound address (useful with
 // port 0 in tests); cmd/kdcha passes cfg.WithDefaults(). Raft connections
 // are served as soon as the StreamLayer is handed to a transport; RPC and
-// join connections wait until Serve.
-func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Mux, error) {
+// join connections wait until Serve. members decides who may use Raft and
+// the member RPC among the holders of a certificate of the cluster CA; nil
+// admits them all (tests of this package only).
+func Listen(cfg Config, creds *Credentials, members Members, log *slog.Logger) (*Mux, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -101,7 +133,9 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Mux, error) {
 		rpc:   newConnListener(addr),
 		join:  newConnListener(addr),
 		stop:  make(chan struct{}),
-		slots: make(chan struct{}, maxHandshakes),
+
+		members:          members,
+		sourceHandshakes: map[string]int{},
 	}
 	m.wg.Add(1)
 	go m.acceptLoop()
@@ -129,6 +163,9 @@ func (m *Mux) Refused() RefusedStats {
 		NoClientCert:    m.refused.noClientCert.Load(),
 		UntrustedCert:   m.refused.untrustedCert.Load(),
 		Handshake:       m.refused.handshake.Load(),
+
+		NotMember:         m.refused.notMember.Load(),
+		TooManyHandshakes: m.refused.tooMany.Load(),
 	}
 }
 
@@ -163,14 +200,8 @@ func (m *Mux) Close() error {
 func (m *Mux) acceptLoop() {
 	defer m.wg.Done()
 	for {
-		select {
-		case m.slots <- struct{}{}:
-		case <-m.stop:
-			return
-		}
 		conn, err := m.ln.Accept()
 		if err != nil {
-			<-m.slots
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -183,17 +214,55 @@ func (m *Mux) acceptLoop() {
 			}
 			continue
 		}
+		src := sourceIP(conn.RemoteAddr())
+		if !m.startHandshake(src) {
+			// Refused without reading a byte: the accept loop never
+			// waits for a slot, so a flood cannot delay other peers.
+			m.refuse(conn.RemoteAddr(), "", reasonTooMany, nil)
+			conn.Close()
+			continue
+		}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			m.route(conn)
+			m.route(conn, src)
 		}()
 	}
 }
 
+// startHandshake takes a handshake slot for a connection from src, or
+// reports false when src or the listener has none left.
+func (m *Mux) startHandshake(src string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.handshakes >= maxHandshakes || m.sourceHandshakes[src] >= maxSourceHandshakes {
+		return false
+	}
+	m.handshakes++
+	m.sourceHandshakes[src]++
+	return true
+}
+
+// endHandshake gives back the slot startHandshake took.
+func (m *Mux) endHandshake(src string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.handshakes--
+	if m.sourceHandshakes[src]--; m.sourceHandshakes[src] == 0 {
+		delete(m.sourceHandshakes, src)
+	}
+}
+
+func sourceIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return a.String()
+}
+
 // route completes the handshake of one connection and hands it to its
 // protocol's listener, or refuses it.
-func (m *Mux) route(raw net.Conn) {
+func (m *Mux) route(raw net.Conn, src string) {
 	var (
 		hello bool
 		proto string
@@ -206,13 +275,17 @@ func (m *Mux) route(raw net.Conn) {
 			}
 			// With proto "" this config offers every protocol, so TLS
 			// itself rejects a client that asked only for unknown ones.
-			return m.creds.serverConfig(proto), nil
+			cfg := m.creds.serverConfig(proto)
+			if proto == ProtoRaft || proto == ProtoRPC {
+				cfg.VerifyConnection = m.verifyMember
+			}
+			return cfg, nil
 		},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := conn.HandshakeContext(ctx)
 	cancel()
-	<-m.slots
+	m.endHandshake(src)
 	if reason := m.refusal(hello, proto, err, conn.ConnectionState()); reason != "" {
 		m.refuse(raw.RemoteAddr(), proto, reason, err)
 		conn.Close()
@@ -224,7 +297,7 @@ func (m *Mux) route(raw net.Conn) {
 	)
 	switch proto {
 	case ProtoRaft:
-		l = m.raft.connListener
+		l, out = m.raft.connListener, &memberConn{Conn: conn, id: conn.ConnectionState().PeerCertificates[0].Subject.CommonName, m: m}
 	case ProtoRPC:
 		l, out = m.rpc, httpConn{conn}
 	default:
@@ -235,6 +308,40 @@ func (m *Mux) route(raw net.Conn) {
 	}
 }
 
+// verifyMember is the Raft and RPC handshakes' VerifyConnection: a
+// certificate that chains to the cluster CA is refused unless its node is
+// a member. (Without a certificate it passes here and refusal reports
+// no_client_cert.)
+func (m *Mux) verifyMember(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 || m.isMember(cs.PeerCertificates[0].Subject.CommonName) {
+		return nil
+	}
+	return fmt.Errorf("%w: node %q", ErrNotMember, cs.PeerCertificates[0].Subject.CommonName)
+}
+
+func (m *Mux) isMember(id string) bool { return m.members == nil || m.members(id) }
+
+// memberConn is an inbound Raft connection. raft keeps connections open
+// and reuses them, so membership is checked again on every read: once the
+// peer is removed, its next read fails and the connection is closed.
+type memberConn struct {
+	net.Conn
+	id      string
+	m       *Mux
+	refused atomic.Bool
+}
+
+func (c *memberConn) Read(b []byte) (int, error) {
+	if !c.m.isMember(c.id) {
+		if !c.refused.Swap(true) {
+			c.m.refuse(c.RemoteAddr(), ProtoRaft, reasonNotMember, fmt.Errorf("%w: node %q", ErrNotMember, c.id))
+			c.Conn.Close()
+		}
+		return 0, fmt.Errorf("%w: node %q", ErrNotMember, c.id)
+	}
+	return c.Conn.Read(b)
+}
+
 // refusal classifies a finished handshake; "" means accept.
 func (m *Mux) refusal(hello bool, proto string, err error, cs tls.ConnectionState) string {
 	var cve *tls.CertificateVerificationError
@@ -243,6 +350,8 @@ func (m *Mux) refusal(hello bool, proto string, err error, cs tls.ConnectionStat
 		return reasonHandshake
 	case proto == "":
 		return reasonUnknownProtocol
+	case errors.Is(err, ErrNotMember):
+		return reasonNotMember
 	case errors.As(err, &cve):
 		return reasonUntrustedCert
 	case err != nil:
@@ -261,13 +370,17 @@ func (m *Mux) refuse(remote net.Addr, proto, reason string, err error) {
 		m.refused.noClientCert.Add(1)
 	case reasonUntrustedCert:
 		m.refused.untrustedCert.Add(1)
+	case reasonNotMember:
+		m.refused.notMember.Add(1)
+	case reasonTooMany:
+		m.refused.tooMany.Add(1)
 	default:
 		m.refused.handshake.Add(1)
 	}
 	level := slog.LevelWarn
-	if reason == reasonHandshake {
-		// TCP health checks and port scans end up here; they are
-		// counted, but at Warn they would drown real refusals.
+	if reason == reasonHandshake || reason == reasonTooMany {
+		// TCP health checks, port scans and floods end up here; they
+		// are counted, but at Warn they would drown real refusals.
 		level = slog.LevelDebug
 	}
 	m.log.Log(context.Background(), level, "cluster connection refused", "remote", remote.String(), "alpn", proto, "reason", reason, "err", err)

@@ -124,7 +124,7 @@ func TestListenAdvertise(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Listen(tt.cfg, creds, testLogger())
+			m, err := Listen(tt.cfg, creds, nil, testLogger())
 			if tt.want == nil {
 				if !errors.Is(err, ErrInvalid) {
 					t.Fatalf("Listen = %v, want ErrInvalid", err)

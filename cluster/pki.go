@@ -89,8 +89,8 @@ func signNode(ca *x509.Certificate, caKey *ecdsa.PrivateKey, nodeID string, pub 
 	if err := validNodeID(nodeID); err != nil {
 		return nil, err
 	}
-	if k, ok := pub.(*ecdsa.PublicKey); !ok || k.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: node key must be ECDSA P-256, got %T", ErrInvalid, pub)
+	if err := checkSigningKey(pub); err != nil {
+		return nil, err
 	}
 	sn, err := serialNumber()
 	if err != nil {
@@ -114,6 +114,14 @@ func signNode(ca *x509.Certificate, caKey *ecdsa.PrivateKey, nodeID string, pub 
 		return nil, fmt.Errorf("sign certificate for node %s: %w", nodeID, err)
 	}
 	return x509.ParseCertificate(der)
+}
+
+// checkSigningKey accepts the only kind of node key there is: ECDSA P-256.
+func checkSigningKey(pub crypto.PublicKey) error {
+	if k, ok := pub.(*ecdsa.PublicKey); !ok || k.Curve != elliptic.P256() {
+		return fmt.Errorf("%w: node key must be ECDSA P-256, got %T", ErrInvalid, pub)
+	}
+	return nil
 }
 
 // newCSR is the joiner's certificate request: it proves possession of key.

@@ -24,19 +24,34 @@ type Handler interface {
 	Forward(ctx context.Context, payload []byte) ([]byte, error)
 	// Status returns this node's status as JSON.
 	Status(ctx context.Context) ([]byte, error)
-	// Admit adds a node whose join token and certificate request this
-	// package has already verified to the Raft configuration (through the
-	// leader), with addr as its Raft address, and returns what the node
-	// needs to serve the realm. It is called before the certificate is
-	// returned; an error aborts the join and is reported to the joiner.
+	// Admit admits a node whose request this package has checked (the
+	// token's CA pin, node ID, address, certificate request): it uses up
+	// the join token whose secret hashes to req.TokenHash (single use,
+	// valid whichever member issued it; ErrInvalidToken otherwise), adds
+	// the node to the Raft configuration (through the leader) with
+	// req.Addr as its Raft address, refusing an ID that is a member at
+	// another address, and returns what the node needs to serve the realm
+	// plus the CA key to sign its certificate with. An error aborts the
+	// join and is reported to the joiner.
 	//
-	// Prefer adding the node as a non-voter and promoting it (AddVoter,
-	// forwarded) once it has caught up: the joiner only starts Raft after
-	// this call returns, and a voter counts towards quorum at once. Growing
-	// from one node to two, hashicorp/raft's leader steps down right
-	// after AddVoter and the cluster has no leader until the joiner runs,
-	// or ever, if it never starts.
-	Admit(ctx context.Context, nodeID, addr string) (Admission, error)
+	// Add the node as a non-voter and let it promote itself (AddVoter,
+	// forwarded) once it runs: the joiner only starts Raft after this call
+	// returns, and a voter counts towards quorum at once. Growing from one
+	// node to two, hashicorp/raft's leader steps down right after AddVoter
+	// and the cluster has no leader until the joiner runs, or ever, if it
+	// never starts.
+	Admit(ctx context.Context, req AdmitRequest) (Admission, error)
+}
+
+// AdmitRequest is a checked join request, as Handler.Admit gets it.
+type AdmitRequest struct {
+	// NodeID is the joiner's node ID (certificate CN, Raft ID).
+	NodeID string
+	// Addr is the joiner's cluster address, its Raft address.
+	Addr string
+	// TokenHash is the lowercase hex SHA-256 of the join token's secret,
+	// as NewJoinToken returned it when the token was issued.
+	TokenHash string
 }
 
 // Admission is what Handler.Admit gives a joining node.
@@ -46,6 +61,9 @@ type Admission struct {
 	// MasterKey is the realm master key stash content, opaque here; it
 	// travels only inside the join's TLS connection.
 	MasterKey []byte
+	// CAKey is the cluster CA key (PKCS#8 DER). It signs the joiner's
+	// certificate and is then dropped; it is never sent.
+	CAKey []byte
 }
 
 // Serve starts the member RPC (ProtoRPC) and join (ProtoJoin) servers
@@ -62,7 +80,7 @@ func (m *Mux) Serve(h Handler) {
 	for _, s := range []struct {
 		l *connListener
 		h http.Handler
-	}{{m.rpc, rpc}, {m.join, join}} {
+	}{{m.rpc, m.onlyMembers(rpc)}, {m.join, join}} {
 		srv := &http.Server{
 			Handler:           s.h,
 			ReadHeaderTimeout: m.cfg.RequestTimeout,
@@ -88,6 +106,21 @@ func (m *Mux) Serve(h Handler) {
 			}
 		}()
 	}
+}
+
+// onlyMembers checks on every request that the peer is still a member:
+// the handshake checked it once, and a removed node must not go on using
+// a connection opened before.
+func (m *Mux) onlyMembers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := peerID(r); !m.isMember(id) {
+			err := fmt.Errorf("%w: node %q", ErrNotMember, id)
+			m.refuse(remoteAddr(r.RemoteAddr), ProtoRPC, reasonNotMember, err)
+			writeError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Mux) handleForward(h Handler) http.HandlerFunc {

@@ -1,104 +1,91 @@
 package cluster
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestCheckToken(t *testing.T) {
+func TestNewJoinToken(t *testing.T) {
 	c := newCluster(t, "kdc1")
-	other := newCluster(t, "other")
-	now := time.Now()
-	issue := func(t *testing.T, dir string, ttl time.Duration) string {
-		t.Helper()
-		tok, err := newJoinToken(dir, ttl, now)
-		if err != nil {
-			t.Fatalf("newJoinToken: %v", err)
-		}
-		return tok
+	tok, hash, err := NewJoinToken(c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name  string
-		token func(t *testing.T) string
-		at    time.Time
-		want  error
+	parsed, err := parseToken(tok)
+	if err != nil {
+		t.Fatalf("parseToken(NewJoinToken()) = %v", err)
+	}
+	sum := sha256.Sum256(parsed.secret)
+	if parsed.fingerprint != c.Fingerprint() || hash != hex.EncodeToString(sum[:]) {
+		t.Fatalf("token pins %s with hash %s, want %s and the secret's SHA-256", parsed.fingerprint, hash, c.Fingerprint())
+	}
+	if strings.Contains(hash, strings.Split(tok, ".")[1]) {
+		t.Fatal("hash holds the secret")
+	}
+	tok2, _, _ := NewJoinToken(c)
+	if tok2 == tok {
+		t.Fatal("two tokens are equal")
+	}
+}
+
+func TestParseToken(t *testing.T) {
+	c := newCluster(t, "kdc1")
+	good, _, err := NewJoinToken(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	for _, tt := range []struct {
+		name, token string
+		ok          bool
 	}{
-		{"fresh token", func(t *testing.T) string { return issue(t, c.Dir(), 0) }, now.Add(time.Minute), nil},
-		{"just before the default expiry", func(t *testing.T) string { return issue(t, c.Dir(), 0) }, now.Add(DefaultTokenTTL - time.Second), nil},
-		{"after the default expiry", func(t *testing.T) string { return issue(t, c.Dir(), 0) }, now.Add(DefaultTokenTTL), ErrTokenExpired},
-		{"after a custom TTL", func(t *testing.T) string { return issue(t, c.Dir(), time.Hour) }, now.Add(2 * time.Hour), ErrTokenExpired},
-		{"wrong secret", func(t *testing.T) string {
-			parts := strings.Split(issue(t, c.Dir(), 0), ".")
-			parts[1] = base64.RawURLEncoding.EncodeToString(make([]byte, secretBytes))
-			return strings.Join(parts, ".")
-		}, now, ErrInvalidToken},
-		{"issued by another cluster", func(t *testing.T) string { return issue(t, other.Dir(), 0) }, now, ErrInvalidToken},
-		{"our fingerprint, other cluster's secret", func(t *testing.T) string {
-			parts := strings.Split(issue(t, other.Dir(), 0), ".")
-			parts[2] = c.Fingerprint()
-			return strings.Join(parts, ".")
-		}, now, ErrInvalidToken},
-		{"malformed", func(*testing.T) string { return "kdcha1.abc" }, now, ErrInvalidToken},
-		{"wrong version", func(t *testing.T) string { return "kdcha2" + strings.TrimPrefix(issue(t, c.Dir(), 0), "kdcha1") }, now, ErrInvalidToken},
-	}
-	for _, tt := range tests {
+		{"fresh token", good, true},
+		{"surrounding whitespace", " " + good + "\n", true},
+		{"short secret", strings.Join([]string{parts[0], base64.RawURLEncoding.EncodeToString(make([]byte, 16)), parts[2]}, "."), false},
+		{"secret not base64", strings.Join([]string{parts[0], "!!", parts[2]}, "."), false},
+		{"short fingerprint", strings.Join([]string{parts[0], parts[1], parts[2][:10]}, "."), false},
+		{"malformed", "kdcha1.abc", false},
+		{"wrong version", "kdcha2" + strings.TrimPrefix(good, "kdcha1"), false},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := parseToken(tt.token(t))
-			if err == nil {
-				err = checkToken(c, tok, tt.at)
-			}
-			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
-				t.Fatalf("token check = %v, want %v", err, tt.want)
+			_, err := parseToken(tt.token)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidToken)) {
+				t.Fatalf("parseToken = %v, want ok %v", err, tt.ok)
 			}
 		})
 	}
 }
 
-func TestTokenFileHoldsHashesAndPrunes(t *testing.T) {
-	c := newCluster(t, "kdc1")
-	now := time.Now()
-	old, err := newJoinToken(c.Dir(), time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := NewJoinToken(c.Dir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(c.Dir(), TokensFile)
-	info, err := os.Stat(p)
-	if err != nil || info.Mode().Perm() != filePerm {
-		t.Fatalf("%s mode = %v (%v), want %o", TokensFile, info.Mode().Perm(), err, filePerm)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range []string{old, fresh} {
-		if secret := strings.Split(tok, ".")[1]; strings.Contains(string(b), secret) {
-			t.Errorf("%s holds a token secret in the clear", TokensFile)
+func TestCheckTokenTTL(t *testing.T) {
+	for _, tt := range []struct {
+		ttl time.Duration
+		ok  bool
+	}{{time.Hour, true}, {time.Nanosecond, true}, {0, false}, {-time.Hour, false}} {
+		if err := CheckTokenTTL(tt.ttl); (err == nil) != tt.ok {
+			t.Errorf("CheckTokenTTL(%s) = %v, want ok %v", tt.ttl, err, tt.ok)
 		}
-	}
-	// Issuing after the first expired drops it from the file.
-	if _, err := newJoinToken(c.Dir(), 0, now.Add(2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := readTokens(c.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tokens) != 2 {
-		t.Errorf("token file has %d entries after pruning, want 2", len(tokens))
 	}
 }
 
-func TestNewJoinTokenWithoutCredentials(t *testing.T) {
-	if _, err := NewJoinToken(t.TempDir(), 0); !errors.Is(err, ErrNoCredentials) {
-		t.Fatalf("NewJoinToken in an empty dir = %v, want ErrNoCredentials", err)
-	}
+// FuzzParseToken: tokens come from the network (join requests) and from
+// operators; parsing never panics, and what parses has a 32-byte secret
+// and a SHA-256 fingerprint.
+func FuzzParseToken(f *testing.F) {
+	f.Add("kdcha1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA." + strings.Repeat("ab", 32))
+	f.Add("kdcha1..")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := parseToken(s)
+		if err != nil {
+			return
+		}
+		if len(tok.secret) != secretBytes || len(tok.fingerprint) != 2*sha256.Size {
+			t.Fatalf("parsed %q into a secret of %d bytes and fingerprint %q", s, len(tok.secret), tok.fingerprint)
+		}
+	})
 }

@@ -26,8 +26,8 @@ const (
 const (
 	codeNotLeader    = "not_leader"
 	codeTokenInvalid = "token_invalid"
-	codeTokenExpired = "token_expired"
 	codeBadRequest   = "bad_request"
+	codeNotMember    = "not_member"
 	codeInternal     = "internal"
 )
 
@@ -44,16 +44,14 @@ type JoinRequest struct {
 }
 
 // JoinResponse is the member's answer: everything a node needs to be a
-// member. It carries the CA key and master key, so it only ever travels
-// inside the TLS connection the joiner verified against the pinned CA.
+// member. It carries the master key, so it only ever travels inside the
+// TLS connection the joiner verified against the pinned CA. It does not
+// carry the CA key: that stays sealed in the replicated database.
 type JoinResponse struct {
 	// NodeCert is the joiner's certificate, DER.
 	NodeCert []byte `json:"node_cert"`
 	// CACert is the cluster CA certificate, DER.
 	CACert []byte `json:"ca_cert"`
-	// CAKey is the cluster CA key, PKCS#8 DER, so the new node can admit
-	// others in turn.
-	CAKey []byte `json:"ca_key"`
 	// Realm and MasterKey come from Handler.Admit.
 	Realm     string `json:"realm"`
 	MasterKey []byte `json:"master_key"`
@@ -75,10 +73,10 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &nl):
 		body.Code, body.Leader, status = codeNotLeader, nl.Leader, http.StatusMisdirectedRequest
-	case errors.Is(err, ErrTokenExpired):
-		body.Code, status = codeTokenExpired, http.StatusForbidden
 	case errors.Is(err, ErrInvalidToken):
 		body.Code, status = codeTokenInvalid, http.StatusForbidden
+	case errors.Is(err, ErrNotMember):
+		body.Code, status = codeNotMember, http.StatusForbidden
 	case errors.Is(err, ErrInvalid):
 		body.Code, status = codeBadRequest, http.StatusBadRequest
 	}
@@ -101,8 +99,8 @@ func readError(addr string, resp *http.Response) error {
 		return &NotLeaderError{Leader: body.Leader}
 	case codeTokenInvalid:
 		return fmt.Errorf("%w: %s answered: %s", ErrInvalidToken, addr, body.Message)
-	case codeTokenExpired:
-		return fmt.Errorf("%w: %s answered: %s", ErrTokenExpired, addr, body.Message)
+	case codeNotMember:
+		return fmt.Errorf("%w: %s answered: %s", ErrNotMember, addr, body.Message)
 	}
 	return &RemoteError{Addr: addr, Code: body.Code, Message: body.Message}
 }

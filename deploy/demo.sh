@@ -82,7 +82,7 @@ start 0
 for i in 1 2; do
 	step "${nodes[$i]}: join through kdc1, start"
 	token=$("$kdcha" cluster token --config "$demo/kdc1/kdcha.yaml")
-	ip netns exec "${nodes[$i]}-$tag" "$kdcha" cluster join 192.0.2.1:7946 --token "$token" --config "$demo/${nodes[$i]}/kdcha.yaml"
+	ip netns exec "${nodes[$i]}-$tag" "$kdcha" cluster join 192.0.2.1:7946 --token - --config "$demo/${nodes[$i]}/kdcha.yaml" <<<"$token"
 	start "$i"
 done
 for n in "${nodes[@]}"; do # every node healthy: its probe principal has replicated

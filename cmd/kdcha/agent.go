@@ -52,7 +52,10 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		return err
 	}
 	defer m.Close()
-	go m.ensureMembership(ctx)
+	go func() {
+		m.ensureMembership(ctx)
+		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.moveCAKey)
+	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.collectors()...)
 	return nodeServices{

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
 )
@@ -60,9 +61,12 @@ func clusterInit() *cobra.Command {
 					return fmt.Errorf("create %s: %w", req.Name, err)
 				}
 			}
+			if err := m.moveCAKey(cmd.Context()); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
 			if cfg.clustered() {
-				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s, then on the new node: kdcha cluster join %s --token TOKEN --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
+				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s > token, then on the new node: kdcha cluster join %s --token-file token --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
 			}
 			return nil
 		},
@@ -77,18 +81,28 @@ func clusterToken() *cobra.Command {
 		ttl  time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "token --config FILE",
-		Short: "Print a join token for a new node (valid on this node, for --ttl)",
-		Args:  cobra.NoArgs,
+		Use:   "token [--config FILE] [--ttl DURATION]",
+		Short: "Print a single-use join token for a new node, valid on every member for --ttl",
+		Long: `Asks the running agent (the one whose admin socket --config names, or
+--admin-socket) for a join token. The token is valid once, for --ttl, when
+presented to any member; the cluster stores only its hash.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
-			if err != nil {
-				return err
+			if err := cluster.CheckTokenTTL(ttl); err != nil {
+				return fmt.Errorf("--ttl: %w", err)
 			}
-			if !cfg.clustered() {
-				return errors.New("cluster.listen is not set in the config: this node is not part of a cluster")
+			client := adminClient(cmd)
+			if cmd.Flags().Changed("config") {
+				cfg, err := loadConfig(path)
+				if err != nil {
+					return err
+				}
+				if !cfg.clustered() {
+					return errors.New("cluster.listen is not set in the config: this node is not part of a cluster")
+				}
+				client = admin.NewClient(cfg.Node.AdminSocket)
 			}
-			tok, err := cluster.NewJoinToken(cfg.credentialsDir(), ttl)
+			tok, err := client.JoinToken(cmd.Context(), ttl)
 			if err != nil {
 				return err
 			}
@@ -97,14 +111,14 @@ func clusterToken() *cobra.Command {
 		},
 	}
 	configFlag(cmd, &path)
-	cmd.Flags().DurationVar(&ttl, "ttl", cluster.DefaultTokenTTL, "how long the token is valid")
+	cmd.Flags().DurationVar(&ttl, "ttl", cluster.DefaultTokenTTL, "how long the token is valid (positive)")
 	return cmd
 }
 
 func clusterJoin() *cobra.Command {
-	var path, token string
+	var path, token, tokenFile string
 	cmd := &cobra.Command{
-		Use:   "join ADDRESS --token TOKEN --config FILE",
+		Use:   "join ADDRESS --token-file FILE|--token - --config FILE",
 		Short: "Join the cluster a member at ADDRESS (its cluster address) belongs to",
 		Long: `Verifies the member against the CA fingerprint in the token, proves the token,
 receives this node's certificate, the realm and the master key over TLS, and
@@ -119,8 +133,19 @@ cluster and catches up from a snapshot.`,
 			if !cfg.clustered() {
 				return errors.New("cluster.listen is not set in the config: set this node's cluster address first")
 			}
+			switch {
+			case token != "" && tokenFile != "":
+				return errors.New("give the join token with either --token-file or --token, not both")
+			case token == "-":
+				tokenFile = "-"
+			}
+			if tokenFile != "" {
+				if token, err = readSecretLine(cmd, tokenFile, "token file"); err != nil {
+					return err
+				}
+			}
 			if token == "" {
-				return errors.New("give the join token with --token (from `kdcha cluster token` on a member)")
+				return errors.New("give the join token with --token-file FILE or --token - (stdin), from `kdcha cluster token` on a member")
 			}
 			if ok, err := db.Initialized(cfg.dbDir()); err != nil || ok {
 				return fmt.Errorf("%s already holds a database: a node joins with an empty data_dir", cfg.Node.DataDir)
@@ -150,7 +175,8 @@ cluster and catches up from a snapshot.`,
 		},
 	}
 	configFlag(cmd, &path)
-	cmd.Flags().StringVar(&token, "token", "", "join token from `kdcha cluster token` on a member")
+	cmd.Flags().StringVar(&token, "token", "", "join token from `kdcha cluster token` on a member; - reads it from stdin (an argument shows in `ps`)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the join token from the first line of this file (- for stdin)")
 	return cmd
 }
 
@@ -280,6 +306,10 @@ func clusterRestore() *cobra.Command {
 				return err
 			}
 			n := len(m.db.List())
+			if err := m.moveCAKey(cmd.Context()); err != nil {
+				m.Close()
+				return err
+			}
 			if err := m.Close(); err != nil {
 				return err
 			}

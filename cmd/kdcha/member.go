@@ -26,8 +26,9 @@ type member struct {
 	cfg    *agentConfig
 	log    *slog.Logger
 	db     *db.DB
-	mux    *cluster.Mux    // nil for a single node
-	client *cluster.Client // nil for a single node
+	mux    *cluster.Mux         // nil for a single node
+	client *cluster.Client      // nil for a single node
+	creds  *cluster.Credentials // nil for a single node
 	// live is what the running services publish for `kdcha status`.
 	live *liveStatus
 }
@@ -89,12 +90,19 @@ func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.
 		if err != nil {
 			return nil, fmt.Errorf("cluster credentials: %w (run `kdcha cluster init` or `kdcha cluster join`)", err)
 		}
+		m.creds = creds
 		ccfg := cfg.Cluster.WithDefaults()
-		if m.mux, err = cluster.Listen(ccfg, creds, log); err != nil {
+		var current atomic.Pointer[db.DB]
+		// Until the database is open nobody is a member: the Raft
+		// configuration is not known yet, and peers retry.
+		members := func(id string) bool {
+			d := current.Load()
+			return d != nil && d.IsMember(id)
+		}
+		if m.mux, err = cluster.Listen(ccfg, creds, members, log); err != nil {
 			return nil, err
 		}
 		m.client = cluster.NewClient(creds, ccfg)
-		var current atomic.Pointer[db.DB]
 		seedAddr := strings.TrimSpace(string(seed))
 		leader := func() string {
 			if d := current.Load(); d != nil {
@@ -153,20 +161,30 @@ func (m *member) ensureMembership(ctx context.Context) {
 	if m.mux == nil {
 		return
 	}
-	for attempt := 0; ; attempt++ {
-		st, err := m.db.ClusterStatus()
-		if err == nil && hasMember(st.Members, m.cfg.Node.Name) {
-			return
+	m.untilDone(ctx, "not yet a cluster member (voter)", func(ctx context.Context) error {
+		if st, err := m.db.ClusterStatus(); err == nil && isVoter(st.Members, m.cfg.Node.Name) {
+			return nil
 		}
+		if err := m.db.AddVoter(ctx, m.cfg.Node.Name, m.mux.Advertise()); err != nil {
+			return err
+		}
+		m.log.Info("joined the cluster as a voter", "node", m.cfg.Node.Name, "address", m.mux.Advertise())
+		return nil
+	})
+}
+
+// untilDone calls f (bounded by 15 s) every second until it succeeds or
+// ctx ends, logging every tenth failure as "<what>; retrying".
+func (m *member) untilDone(ctx context.Context, what string, f func(context.Context) error) {
+	for attempt := 0; ; attempt++ {
 		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = m.db.AddVoter(callCtx, m.cfg.Node.Name, m.mux.Advertise())
+		err := f(callCtx)
 		cancel()
 		if err == nil {
-			m.log.Info("joined the cluster as a voter", "node", m.cfg.Node.Name, "address", m.mux.Advertise())
 			return
 		}
 		if attempt%10 == 0 {
-			m.log.Warn("not yet a cluster member; retrying", "err", err)
+			m.log.Warn(what+"; retrying", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -176,9 +194,38 @@ func (m *member) ensureMembership(ctx context.Context) {
 	}
 }
 
-func hasMember(ms []db.Member, id string) bool {
+// moveCAKey moves a cluster CA key found in the credentials directory into
+// the replicated database, sealed with the master key, and deletes the
+// file. `cluster init` and `cluster restore` leave the key there, and
+// every node of older versions holds one. The database's key is replaced
+// only when it is not this cluster's (a backup of another cluster was
+// restored); a replica that lags may store the same key again, which is
+// harmless.
+func (m *member) moveCAKey(ctx context.Context) error {
+	if m.creds == nil {
+		return nil
+	}
+	der, err := m.creds.CAKey()
+	if err != nil || der == nil {
+		return err
+	}
+	if have, err := m.db.ClusterCAKey(); err != nil || m.creds.CheckCAKey(have) != nil {
+		if err := m.db.SetClusterCAKey(ctx, der); err != nil {
+			return fmt.Errorf("store the cluster CA key in the database: %w", err)
+		}
+	}
+	if err := m.creds.ForgetCAKey(); err != nil {
+		return err
+	}
+	m.log.Info("cluster CA key moved into the replicated database; removed it from disk", "file", filepath.Join(m.creds.Dir(), cluster.CAKeyFile))
+	return nil
+}
+
+// isVoter reports whether id is a voting member; a joined node is first
+// admitted as a non-voter and promoted by ensureMembership.
+func isVoter(ms []db.Member, id string) bool {
 	for _, mb := range ms {
-		if mb.ID == id {
+		if mb.ID == id && mb.Voter {
 			return true
 		}
 	}
@@ -201,6 +248,8 @@ func (m *member) collectors() []prometheus.Collector {
 			refused(func(s cluster.RefusedStats) uint64 { return s.NoClientCert }, "no_client_cert"),
 			refused(func(s cluster.RefusedStats) uint64 { return s.UntrustedCert }, "untrusted_cert"),
 			refused(func(s cluster.RefusedStats) uint64 { return s.Handshake }, "handshake"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.NotMember }, "not_member"),
+			refused(func(s cluster.RefusedStats) uint64 { return s.TooManyHandshakes }, "too_many_handshakes"),
 		)
 	}
 	return cs
@@ -224,16 +273,42 @@ func (h rpcHandler) Status(context.Context) ([]byte, error) {
 	return json.Marshal(st)
 }
 
-// Admit hands a joining node the realm and the master key. It does not add
-// the node to Raft: the node does that itself once its Raft is running, so
-// the cluster never counts a voter that is not there yet.
-func (h rpcHandler) Admit(_ context.Context, nodeID, addr string) (cluster.Admission, error) {
-	key, err := os.ReadFile(h.m.cfg.masterKeyPath())
+// Admit admits a joining node: it refuses a node ID that is a member at
+// another address (before the token is used up), uses the join token (a
+// replicated write that only one join wins, accepted whichever member
+// issued the token), adds the node as a non-voter and hands it the realm
+// and master key, and the cluster package the CA key to sign its
+// certificate with. As a non-voter the node may use the cluster listener
+// (membership is the Raft configuration) without counting towards quorum
+// before it runs; once its Raft is up it promotes itself
+// (ensureMembership).
+func (h rpcHandler) Admit(ctx context.Context, req cluster.AdmitRequest) (cluster.Admission, error) {
+	m := h.m
+	if err := m.db.CheckNewMember(req.NodeID, req.Addr); err != nil {
+		return cluster.Admission{}, fmt.Errorf("%w: %w", cluster.ErrInvalid, err)
+	}
+	key, err := os.ReadFile(m.cfg.masterKeyPath())
 	if err != nil {
 		return cluster.Admission{}, fmt.Errorf("read master key: %w", err)
 	}
-	h.m.log.Info("admitting a node to the cluster", "node", nodeID, "address", addr)
-	return cluster.Admission{Realm: h.m.cfg.Realm, MasterKey: key}, nil
+	caKey, err := m.db.ClusterCAKey()
+	if err != nil {
+		return cluster.Admission{}, fmt.Errorf("cluster CA key (a member that still has %s moves it into the database when its agent starts): %w", cluster.CAKeyFile, err)
+	}
+	if err := m.db.UseJoinToken(ctx, req.TokenHash, req.NodeID); err != nil {
+		if errors.Is(err, db.ErrJoinToken) {
+			return cluster.Admission{}, fmt.Errorf("%w: %w", cluster.ErrInvalidToken, err)
+		}
+		return cluster.Admission{}, err
+	}
+	m.log.Info("admitting a node to the cluster", "node", req.NodeID, "address", req.Addr)
+	if err := m.db.AddNonvoter(ctx, req.NodeID, req.Addr); err != nil {
+		if errors.Is(err, db.ErrInvalid) {
+			return cluster.Admission{}, fmt.Errorf("%w: %w", cluster.ErrInvalid, err)
+		}
+		return cluster.Admission{}, err
+	}
+	return cluster.Admission{Realm: m.cfg.Realm, MasterKey: key, CAKey: caKey}, nil
 }
 
 // memberStatus is one row of `kdcha cluster status`.
@@ -290,6 +365,26 @@ func (m *member) Status(ctx context.Context) (any, error) {
 		}
 	}
 	return view, nil
+}
+
+// JoinToken issues a join token valid for ttl on every member, once
+// (admin.Cluster): the token goes to the caller, its hash into the
+// replicated database.
+func (m *member) JoinToken(ctx context.Context, ttl time.Duration) (string, error) {
+	if m.mux == nil {
+		return "", fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
+	}
+	if err := cluster.CheckTokenTTL(ttl); err != nil {
+		return "", fmt.Errorf("%w: %w", db.ErrInvalid, err)
+	}
+	tok, hash, err := cluster.NewJoinToken(m.creds)
+	if err != nil {
+		return "", err
+	}
+	if err := m.db.AddJoinToken(ctx, hash, ttl); err != nil {
+		return "", fmt.Errorf("store join token: %w", err)
+	}
+	return tok, nil
 }
 
 // Leave removes this node from the cluster (admin.Cluster).

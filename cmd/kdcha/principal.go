@@ -240,20 +240,7 @@ func principalRekey() *cobra.Command {
 // or, with no file, from the terminal (twice, to catch typos).
 func readPassword(cmd *cobra.Command, file string, confirm bool) (string, error) {
 	if file != "" {
-		var r io.Reader = cmd.InOrStdin()
-		if file != "-" {
-			f, err := os.Open(file)
-			if err != nil {
-				return "", fmt.Errorf("password file: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		line, err := bufio.NewReader(r).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("password file: %w", err)
-		}
-		return strings.TrimRight(line, "\r\n"), nil
+		return readSecretLine(cmd, file, "password file")
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
@@ -277,6 +264,25 @@ func readPassword(cmd *cobra.Command, file string, confirm bool) (string, error)
 		}
 	}
 	return string(pw), nil
+}
+
+// readSecretLine reads the first line of file, or of stdin for "-": secrets
+// are passed this way rather than as arguments, which `ps` shows.
+func readSecretLine(cmd *cobra.Command, file, what string) (string, error) {
+	var r io.Reader = cmd.InOrStdin()
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func printPrincipal(w io.Writer, p admin.PrincipalInfo) {

@@ -23,6 +23,10 @@ const (
 	opSetKeys op = "set_keys"
 	opDelete  op = "delete"
 	opSetLock op = "set_lock"
+	// Cluster state rather than principals (tokens.go, cakey.go).
+	opAddToken op = "add_token"
+	opUseToken op = "use_token"
+	opSetCAKey op = "set_ca_key"
 )
 
 // command is one entry of the Raft log. It carries only sealed key
@@ -53,6 +57,11 @@ type command struct {
 
 	// MasterKey is the payload of the master key rotation commands.
 	MasterKey *masterKeyChange `json:"master_key,omitempty"`
+
+	// Token is the join token of add_token and use_token.
+	Token *joinTokenCmd `json:"token,omitempty"`
+	// CAKey is the sealed cluster CA key of set_ca_key.
+	CAKey []byte `json:"ca_key,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

@@ -30,8 +30,10 @@
 //     a caller-supplied function, forwarding it from a follower and
 //     acknowledging it once applied locally, re-sealing keys after a kvno
 //     race (propose.go), with typed errors across the wire (forward.go); read
-//     barriers for fresh admin reads (sync.go); membership changes
-//     (membership.go); the cluster view for `cluster status` (status.go);
+//     barriers for fresh admin reads (sync.go); membership changes, the
+//     membership check and the refusal of a member's ID at a new address
+//     (membership.go); single-use join token hashes (tokens.go) and the
+//     sealed cluster CA key (cakey.go) in the replicated state; the cluster view for `cluster status` (status.go);
 //     backup and restore-into-a-new-cluster (backup.go); Prometheus
 //     collectors (metrics.go);
 //   - Open/Close, data directory metadata (realm, master key check, node

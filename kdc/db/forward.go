@@ -26,6 +26,7 @@ type forwardKind string
 const (
 	fwdApply        forwardKind = "apply"         // commit Command
 	fwdAddVoter     forwardKind = "add_voter"     // add ID at Addr as a voter
+	fwdAddNonvoter  forwardKind = "add_nonvoter"  // add ID at Addr as a non-voter
 	fwdRemoveServer forwardKind = "remove_server" // remove ID
 	fwdReadIndex    forwardKind = "read_index"    // report an index that covers every acknowledged write
 )
@@ -87,8 +88,8 @@ func (d *DB) handle(ctx context.Context, r *forwardRequest) (uint64, error) {
 			d.node.nudge()
 		}
 		return index, err
-	case fwdAddVoter:
-		return d.node.addVoter(ctx, r.ID, r.Addr)
+	case fwdAddVoter, fwdAddNonvoter:
+		return d.node.addServer(ctx, r.ID, r.Addr, r.Kind == fwdAddVoter)
 	case fwdRemoveServer:
 		return d.node.removeServer(ctx, r.ID)
 	case fwdReadIndex:
@@ -108,8 +109,8 @@ func (d *DB) handle(ctx context.Context, r *forwardRequest) (uint64, error) {
 // set) and returns the index its reply names, or the leader's error.
 func (d *DB) callLeader(ctx context.Context, r forwardRequest) (uint64, error) {
 	addr, id := d.node.Leader()
-	// A node asking to be added is not in the cluster yet and cannot know
-	// the leader: Forward finds it (through the member it joined by).
+	// A node asking to be promoted may not know the leader yet: Forward
+	// finds it (through the member it joined by).
 	if addr == "" && r.Kind != fwdAddVoter {
 		// A candidate, or a follower cut off long enough to know it: fail
 		// now rather than at the caller's deadline.
@@ -167,6 +168,7 @@ var wireSentinels = []struct {
 	{"wrong_master_key", ErrWrongMasterKey},
 	{"realm_mismatch", ErrRealmMismatch},
 	{"no_space", syscall.ENOSPC},
+	{"join_token", ErrJoinToken},
 	{"deadline_exceeded", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

@@ -55,6 +55,10 @@ type fsmState struct {
 	keyCheck []byte
 	// mk are the realm's master key versions (rotate.go).
 	mk masterKeys
+	// tokens are the join tokens by hash (tokens.go); caKey is the
+	// sealed cluster CA key (cakey.go).
+	tokens map[string]joinToken
+	caKey  []byte
 }
 
 func newFSMState() fsmState {
@@ -63,6 +67,7 @@ func newFSMState() fsmState {
 		aliases:    map[string]string{},
 		tombstones: map[string]tombstone{},
 		mk:         initialMasterKeys(),
+		tokens:     map[string]joinToken{},
 	}
 }
 
@@ -177,6 +182,12 @@ func (f *fsm) apply(c *command) *applyResult {
 		p, err = f.setLock(c)
 	case opMasterKeyAdd, opMasterKeyAck, opReseal, opMasterKeyRetire:
 		err = f.applyMasterKey(c)
+	case opAddToken:
+		err = f.addToken(c)
+	case opUseToken:
+		err = f.useToken(c)
+	case opSetCAKey:
+		err = f.setCAKey(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}

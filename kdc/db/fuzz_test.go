@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 )
 
 // FuzzFSMApply feeds arbitrary log entries to the FSM: it must never panic
@@ -23,6 +24,9 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: opReseal, MasterKey: &masterKeyChange{MKVNO: 1, Records: []resealed{{Name: alice, Revision: 1}}}},
 		{Op: opMasterKeyAck, MasterKey: &masterKeyChange{MKVNO: 1, Node: "n1"}},
 		{Op: opMasterKeyRetire, MasterKey: &masterKeyChange{MKVNO: 1}},
+		{Op: opAddToken, Token: &joinTokenCmd{Hash: tokenHash("s"), Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{Op: opUseToken, Name: "n2", Token: &joinTokenCmd{Hash: tokenHash("s"), Node: "n2"}},
+		{Op: opSetCAKey, CAKey: []byte{1, 2, 3}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)

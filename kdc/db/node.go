@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -49,6 +50,10 @@ type raftNode struct {
 	log  *slog.Logger
 	// observer reports leader changes (for metrics) until Shutdown.
 	observer *raft.Observer
+	// confMu serialises this leader's configuration changes, so that a
+	// check of the configuration and the change it allows are atomic
+	// (raft's prevIndex cannot be used: GetConfiguration reports no index).
+	confMu sync.Mutex
 
 	stopRecord chan struct{}
 	recordDone chan struct{}

@@ -283,6 +283,11 @@ func (f *fsm) retireMasterKey(mc *masterKeyChange) error {
 // with master key version v. Every kind of sealed item the state holds must
 // be listed here, or a retirement would make it unreadable.
 func (f *fsm) sealedWith(v uint32) (string, bool) {
+	if f.st.caKey != nil {
+		if got, _ := sealedVersion(f.st.caKey); got == v {
+			return "the cluster CA key", true
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(f.st.records)) {
 		rec := f.st.records[name]
 		for _, k := range slices.Concat(rec.Keys, rec.PrevKeys) {

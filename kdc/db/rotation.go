@@ -123,7 +123,7 @@ func (d *DB) resealAll(ctx context.Context, v uint32) (int, error) {
 		}
 		recs := d.fsm.staleRecords(v, maxResealBatch)
 		if len(recs) == 0 {
-			return len(done), nil
+			return len(done), d.resealCAKey(ctx, v)
 		}
 		batch := make([]resealed, 0, len(recs))
 		for _, rec := range recs {
@@ -144,6 +144,29 @@ func (d *DB) resealAll(ctx context.Context, v uint32) (int, error) {
 		}
 		last = batch
 	}
+}
+
+// resealCAKey seals the cluster CA key (if the realm has one) with version
+// v, through the same replicated write that stores it.
+func (d *DB) resealCAKey(ctx context.Context, v uint32) error {
+	d.fsm.mu.Lock()
+	sealed := d.fsm.st.caKey
+	d.fsm.mu.Unlock()
+	if sealed == nil {
+		return nil
+	}
+	if got, _ := sealedVersion(sealed); got == v {
+		return nil
+	}
+	der, err := d.ClusterCAKey()
+	if err != nil {
+		return fmt.Errorf("re-seal the cluster CA key: %w", err)
+	}
+	defer clear(der)
+	if err := d.SetClusterCAKey(ctx, der); err != nil {
+		return fmt.Errorf("re-seal the cluster CA key: %w", err)
+	}
+	return nil
 }
 
 // resealRecord opens a record's keys and seals them again with the

@@ -215,6 +215,13 @@ func TestRotateMasterKeyCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The cluster CA key is sealed with the master key too: it must be
+	// re-sealed, or retiring version 1 would make joins impossible.
+	caDER := []byte("cluster CA key (opaque DER)")
+	if err := c.leader().db.SetClusterCAKey(ctx, caDER); err != nil {
+		t.Fatal(err)
+	}
+
 	// Driven by a follower: every step goes through the leader.
 	driver := c.followers()[0]
 	rep, err := driver.db.RotateMasterKey(ctx)
@@ -227,6 +234,9 @@ func TestRotateMasterKeyCluster(t *testing.T) {
 	waitOnly(c, 2)
 	for _, n := range c.all() {
 		checkRotated(t, n.id, n.db, n.dir+".master.key", 2, keys)
+		if got, err := n.db.ClusterCAKey(); err != nil || !bytes.Equal(got, caDER) {
+			t.Fatalf("%s: cluster CA key after rotation: %q, %v", n.id, got, err)
+		}
 		c.eventually(n.id+" compacted its log and snapshots", func() bool { return sealedWithOnDisk(t, n.db, 1) == "" })
 		if b, _ := os.ReadFile(n.dir + ".master.key"); bytes.Contains(b, oldStash[len(stashMagic)+1:]) {
 			t.Fatalf("%s: the old key material is still in the stash", n.id)

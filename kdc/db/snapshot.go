@@ -31,6 +31,9 @@ type snapshotData struct {
 	// MasterKeys are the master key versions and their sealed chain; absent
 	// for a realm that never rotated (version 1 alone).
 	MasterKeys *masterKeys `json:"master_keys,omitempty"`
+	// JoinTokens and CAKey (sealed) are cluster state (tokens.go, cakey.go).
+	JoinTokens []joinToken `json:"join_tokens,omitempty"`
+	CAKey      []byte      `json:"ca_key,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -71,6 +74,8 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		Tombstones:   maps.Clone(f.st.tombstones),
 		KeyCheck:     f.st.keyCheck,
 		MasterKeys:   mks,
+		JoinTokens:   f.tokenList(),
+		CAKey:        f.st.caKey,
 	}, persisted: f.persisted}, nil
 }
 
@@ -155,6 +160,15 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 	st.revision = data.Revision
 	st.keyCheck = data.KeyCheck
 	maps.Copy(st.tombstones, data.Tombstones)
+	if err := loadTokens(&st, data.JoinTokens); err != nil {
+		return st, nil, err
+	}
+	if data.CAKey != nil {
+		if _, err := f.mk.open(caKeyOwner, 0, 0, data.CAKey); err != nil {
+			return st, nil, fmt.Errorf("cluster CA key: %w", err)
+		}
+		st.caKey = data.CAKey
+	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
 		if rec == nil {
