@@ -25,6 +25,7 @@ PA-ENC-TIMESTAMP each) or TGS-REQs (--mode tgs, for --service with a TGT got
 once) over UDP or TCP, in a closed loop (--concurrency requests in flight) or,
 with --rate, an open loop at that many requests per second. Prints requests/s,
 replies and errors by Kerberos code, latency percentiles and its own CPU use.
+Exits non-zero when no request was answered as the mode expects.
 Point it only at a KDC you run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,9 +42,15 @@ Point it only at a KDC you run.`,
 				return err
 			}
 			if asJSON {
-				return r.WriteJSON(cmd.OutOrStdout())
+				err = r.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = r.WriteText(cmd.OutOrStdout())
 			}
-			return r.WriteText(cmd.OutOrStdout())
+			if err == nil && r.OK == 0 {
+				// Scripts waiting for a KDC to come up rely on this.
+				err = fmt.Errorf("no request was answered as mode %s expects", c.Mode)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
