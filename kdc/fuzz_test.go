@@ -27,6 +27,9 @@ func FuzzHandle(f *testing.F) {
 	tgt, part := k.tgt(f)
 	f.Add(k.tgsReq(f, tgsReq{tgt: tgt, sessionKey: part.Key, service: "HTTP/web.example.com"}))
 	f.Add(k.tgsReq(f, tgsReq{tgt: tgt, sessionKey: part.Key, service: "krbtgt/" + testRealm}))
+	for _, g := range goldenRequests(f) {
+		f.Add(g)
+	}
 	f.Add([]byte{0x6a, 0x80})
 	f.Add([]byte{0x6c, 0x84, 0x7f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
