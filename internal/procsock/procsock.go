@@ -86,35 +86,46 @@ func socketInodes(pid int) (map[string]bool, error) {
 // readInet parses /proc/PID/net/{tcp,udp,raw}[6]: a header line, then
 // "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...".
 func readInet(path, proto string, inodes map[string]bool, keep func(string, netip.AddrPort) bool) ([]Socket, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, nil // no IPv6 in this kernel
-		}
-		return nil, err
-	}
-	defer f.Close()
 	var out []Socket
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+	err := scanTable(path, func(fields []string) error {
 		if len(fields) < 10 || !inodes[fields[9]] {
-			continue
+			return nil
 		}
 		local, err := parseHexAddr(fields[1])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return err
 		}
 		remote, err := parseHexAddr(fields[2])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return err
 		}
 		if keep(fields[3], remote) {
 			out = append(out, Socket{Proto: proto, Addr: local.String()})
 		}
+		return nil
+	})
+	if os.IsNotExist(err) {
+		return nil, nil // no IPv6 in this kernel
 	}
-	return out, sc.Err()
+	return out, err
+}
+
+// scanTable calls row with the fields of every line of a /proc/net table
+// after its header.
+func scanTable(path string, row func(fields []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		if err := row(strings.Fields(sc.Text())); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return sc.Err()
 }
 
 // parseHexAddr decodes the kernel's "0100007F:0058" form: the address as
@@ -145,31 +156,24 @@ const soAcceptCon = 0x10000
 // readUnix parses /proc/PID/net/unix: "Num RefCount Protocol Flags Type St
 // Inode [Path]".
 func readUnix(path string, inodes map[string]bool) ([]Socket, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var out []Socket
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+	err := scanTable(path, func(fields []string) error {
 		if len(fields) < 7 || !inodes[fields[6]] {
-			continue
+			return nil
 		}
 		flags, err := strconv.ParseUint(fields[3], 16, 32)
 		if err != nil {
-			return nil, fmt.Errorf("%s: bad flags %q", path, fields[3])
+			return fmt.Errorf("bad flags %q", fields[3])
 		}
 		if flags&soAcceptCon == 0 {
-			continue
+			return nil
 		}
 		name := ""
 		if len(fields) > 7 {
 			name = fields[7]
 		}
 		out = append(out, Socket{Proto: "unix", Addr: name})
-	}
-	return out, sc.Err()
+		return nil
+	})
+	return out, err
 }
