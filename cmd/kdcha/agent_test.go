@@ -133,6 +133,7 @@ metrics:
 		`kdcha_kdc_requests_total{exchange="AS_REQ",result="ISSUE"}`,
 		`kdcha_kdc_requests_total{exchange="AS_REQ",result="KDC_ERR_PREAUTH_FAILED"} 3`,
 		`kdcha_kdc_requests_total{exchange="AS_REQ",result="KDC_ERR_CLIENT_REVOKED"}`,
+		`kdcha_build_info{go_version="go`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)

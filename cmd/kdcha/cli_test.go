@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,12 @@ func TestCLIProtectedPrincipals(t *testing.T) {
 	}
 	if out, err := n.run("", kdchaBin, "principal", "get", "svc/b"); err == nil {
 		t.Fatalf("the cleared alias still resolves:\n%s", out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(kdchaBin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "kdcha ") || !strings.Contains(string(out), " go1.") {
+		t.Fatalf("kdcha version: %v\n%s", err, out)
 	}
 }

@@ -47,7 +47,7 @@ func (s nodeServices) run(ctx context.Context) error {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoCollector(readBuildInfo()))
 	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	srv, err := kdc.Listen(s.kdc, handler, s.log)
