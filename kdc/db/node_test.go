@@ -30,7 +30,7 @@ func TestWaitTranslatesRaftErrors(t *testing.T) {
 	}{
 		{"ok", fakeFuture{}, time.Second, nil},
 		{"not leader", fakeFuture{err: raft.ErrNotLeader}, time.Second, ErrNotLeader},
-		{"leadership lost", fakeFuture{err: raft.ErrLeadershipLost}, time.Second, ErrNotLeader},
+		{"leadership lost", fakeFuture{err: raft.ErrLeadershipLost}, time.Second, ErrOutcomeUnknown},
 		{"transfer", fakeFuture{err: raft.ErrLeadershipTransferInProgress}, time.Second, ErrNotLeader},
 		{"enqueue timeout", fakeFuture{err: raft.ErrEnqueueTimeout}, time.Second, ErrNoQuorum},
 		{"shutdown", fakeFuture{err: raft.ErrRaftShutdown}, time.Second, ErrNoQuorum},

@@ -534,6 +534,10 @@ func TestRotationLimits(t *testing.T) {
 func TestBackupCarriesMasterKeyVersion(t *testing.T) {
 	srcDir := t.TempDir()
 	src := openTestDB(t, srcDir)
+	// A backup without the realm's krbtgt is refused.
+	if _, err := src.Create(testCtx(t), CreateRequest{Name: RealmTGS(testRealm), RandomKey: true}); err != nil {
+		t.Fatal(err)
+	}
 	keys := rotationFixture(t, src)
 	var before, after bytes.Buffer
 	if err := src.Backup(&before); err != nil {
