@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/x509"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func addMember(t *testing.T, ca *Credentials, nodeID string) *Credentials {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Credentials{dir: filepath.Join(t.TempDir(), "cluster"), nodeID: nodeID, ca: ca.ca, caKey: ca.caKey, cert: cert, key: key}
+	c := &Credentials{dir: filepath.Join(t.TempDir(), "cluster"), nodeID: nodeID, ca: ca.ca, trusted: []*x509.Certificate{ca.ca}, caKey: ca.caKey, cert: cert, key: key}
 	if err := c.save(); err != nil {
 		t.Fatal(err)
 	}
