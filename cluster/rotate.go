@@ -239,3 +239,11 @@ func encodeCerts(cs []*x509.Certificate) []byte {
 	}
 	return out
 }
+
+// CACert returns the certificate (DER) of the CA that issued this node's
+// certificate.
+func (c *Credentials) CACert() []byte {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ca.Raw
+}
