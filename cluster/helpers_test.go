@@ -23,7 +23,7 @@ func testLogger() *slog.Logger {
 }
 
 // newCluster creates a cluster's first node's credentials in a temp dir.
-func newCluster(t *testing.T, nodeID string) *Credentials {
+func newCluster(t testing.TB, nodeID string) *Credentials {
 	t.Helper()
 	c, err := CreateCluster(filepath.Join(t.TempDir(), "cluster"), nodeID)
 	if err != nil {

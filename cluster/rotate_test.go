@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -160,4 +161,29 @@ func TestLoadFinishesRenewal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(node.Dir(), renewalFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("renewal file left behind: %v", err)
 	}
+}
+
+// FuzzLoadCACerts: the CA certificate file (one or more PEM certificates)
+// and the renewal file are read from disk; neither may panic, and a bundle
+// that parses encodes back to the same certificates.
+func FuzzLoadCACerts(f *testing.F) {
+	node := newCluster(f, "kdc1")
+	ca := encodeCert(node.ca)
+	f.Add(ca)
+	f.Add(append(slices.Clone(ca), ca...))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cas, err := decodeCerts(b)
+		if err == nil {
+			again, err := decodeCerts(encodeCerts(cas))
+			if err != nil || len(again) != len(cas) {
+				t.Fatalf("re-encoded bundle: %d certificates, %v", len(again), err)
+			}
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, renewalFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		finishRenewal(dir)
+	})
 }

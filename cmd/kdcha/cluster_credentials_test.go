@@ -71,6 +71,8 @@ func TestClusterRotateCredentials(t *testing.T) {
 		t.Fatalf("the copied credentials before the rotation: %v", err)
 	}
 
+	oldToken := strings.TrimSpace(first.must(t, "", "cluster", "token", "--config", first.cfgPath))
+
 	type result struct {
 		out string
 		err error
@@ -129,6 +131,21 @@ func TestClusterRotateCredentials(t *testing.T) {
 				t.Fatalf("%s does not see the write through %s", other.name, n.name)
 			}
 		}
+	}
+
+	// Joins: a token issued before the rotation pins the old CA and is
+	// refused; one issued after it admits the node with a certificate of
+	// the new CA.
+	n4 := newClusterNode(t, root, "n4")
+	if out, err := n4.kdcha(t, "", "cluster", "join", nodes[1].clusterAddr, "--token", oldToken, "--config", n4.cfgPath); err == nil || !strings.Contains(out, "fingerprint") {
+		t.Fatalf("join with a token from before the rotation: err=%v\n%s", err, out)
+	}
+	token := strings.TrimSpace(nodes[1].must(t, "", "cluster", "token", "--config", nodes[1].cfgPath))
+	n4.must(t, "", "cluster", "join", nodes[1].clusterAddr, "--token", token, "--config", n4.cfgPath)
+	n4.start(t)
+	waitVoters(t, first, 4)
+	if creds, err := cluster.Load(clusterDir(n4)); err != nil || !creds.IssuedBy(newCA) {
+		t.Fatalf("n4 did not get a certificate of the new CA: %v", err)
 	}
 
 	// The thief presents the copied certificate without checking the
