@@ -54,6 +54,10 @@ type Cluster interface {
 	// JoinToken issues a single-use join token valid for ttl on every
 	// member.
 	JoinToken(ctx context.Context, ttl time.Duration) (string, error)
+	// RotateCredentials replaces the cluster CA and every node's
+	// certificate (see db.DB.RotateClusterCredentials); calling it again
+	// resumes an unfinished rotation.
+	RotateCredentials(ctx context.Context) (db.CredentialsRotation, error)
 }
 
 // maxBody caps request bodies; admin requests are a few hundred bytes.
@@ -87,6 +91,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 		s.mux.HandleFunc("POST /v1/cluster/remove", s.clusterRemove)
 		s.mux.HandleFunc("GET /v1/cluster/backup", s.clusterBackup)
 		s.mux.HandleFunc("POST /v1/cluster/token", s.clusterToken)
+		s.mux.HandleFunc("POST /v1/cluster/rotate-credentials", s.rotateCredentials)
 	}
 	return s
 }

@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,16 +28,26 @@ const (
 	NodeKeyFile  = "node.key" // this node's private key (PKCS#8 PEM)
 )
 
-// Credentials are a node's cluster identity: the cluster CA certificate
-// and this node's certificate and key. They are immutable once loaded,
-// except that ForgetCAKey drops a CA key found on disk.
+// Credentials are a node's cluster identity: the CA certificates it
+// trusts and this node's certificate and key. A credentials rotation
+// (rotate.go) replaces them while the node runs; every handshake reads
+// the current ones, so a change applies to the next connection.
 type Credentials struct {
 	dir    string
 	nodeID string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey // nil unless CAKeyFile is present
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
+
+	mu sync.RWMutex
+	// ca issued cert; trusted are the CAs whose node certificates are
+	// accepted (ca among them; two only during a rotation). CACertFile
+	// holds them all.
+	ca      *x509.Certificate
+	trusted []*x509.Certificate
+	caKey   *ecdsa.PrivateKey // nil unless CAKeyFile is present
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	// trustGen counts changes of trusted, so that connections verified
+	// earlier know to check their peer again (memberConn).
+	trustGen atomic.Uint64
 }
 
 // CreateCluster makes a new cluster CA and a certificate for nodeID, signed
@@ -65,7 +78,7 @@ func CreateCluster(dir, nodeID string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, caKey: caKey, cert: cert, key: key}
+	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, trusted: []*x509.Certificate{ca}, caKey: caKey, cert: cert, key: key}
 	if err := c.save(); err != nil {
 		return nil, fmt.Errorf("create cluster credentials in %s: %w", dir, err)
 	}
@@ -77,6 +90,9 @@ func CreateCluster(dir, nodeID string) (*Credentials, error) {
 // certificate. A directory without them yields ErrNoCredentials. The CA
 // key file is optional (see CAKeyFile).
 func Load(dir string) (*Credentials, error) {
+	if err := finishRenewal(dir); err != nil {
+		return nil, err
+	}
 	var pems [4][]byte
 	for i, name := range []string{CACertFile, CAKeyFile, NodeCertFile, NodeKeyFile} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -93,7 +109,7 @@ func Load(dir string) (*Credentials, error) {
 	}
 	c := &Credentials{dir: dir}
 	var err error
-	if c.ca, err = decodeCert(pems[0]); err != nil {
+	if c.trusted, err = decodeCerts(pems[0]); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CACertFile), err)
 	}
 	if pems[1] != nil {
@@ -108,6 +124,7 @@ func Load(dir string) (*Credentials, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, NodeKeyFile), err)
 	}
 	c.nodeID = c.cert.Subject.CommonName
+	c.ca = issuer(c.cert, c.trusted)
 	if err := c.check(time.Now()); err != nil {
 		return nil, fmt.Errorf("cluster credentials in %s: %w", dir, err)
 	}
@@ -116,10 +133,15 @@ func Load(dir string) (*Credentials, error) {
 
 // check verifies that the four parts belong together.
 func (c *Credentials) check(now time.Time) error {
-	if !c.ca.IsCA {
-		return errors.New("CA certificate is not a CA")
+	if c.ca == nil {
+		return verifyNode(c.cert, c.trusted[0], now)
 	}
-	if c.caKey != nil && !sameKey(c.caKey, c.ca.PublicKey) {
+	for _, ca := range c.trusted {
+		if !ca.IsCA {
+			return errors.New("CA certificate is not a CA")
+		}
+	}
+	if c.caKey != nil && !slices.ContainsFunc(c.trusted, func(ca *x509.Certificate) bool { return sameKey(c.caKey, ca.PublicKey) }) {
 		return errors.New("CA key does not match the CA certificate")
 	}
 	if !sameKey(c.key, c.cert.PublicKey) {
@@ -151,7 +173,7 @@ func (c *Credentials) save() error {
 	if err != nil {
 		return err
 	}
-	files = append(files, file{CACertFile, encodeCert(c.ca)}, file{NodeKeyFile, key}, file{NodeCertFile, encodeCert(c.cert)})
+	files = append(files, file{CACertFile, encodeCerts(c.trusted)}, file{NodeKeyFile, key}, file{NodeCertFile, encodeCert(c.cert)})
 	for _, f := range files {
 		if err := writePrivateFile(filepath.Join(c.dir, f.name), f.data); err != nil {
 			return err
@@ -180,14 +202,20 @@ func (c *Credentials) NodeID() string { return c.nodeID }
 // Dir is the directory the credentials (and join tokens) live in.
 func (c *Credentials) Dir() string { return c.dir }
 
-// Fingerprint is the lowercase hex SHA-256 of the CA certificate's DER
-// bytes, the value join tokens pin.
-func (c *Credentials) Fingerprint() string { return fingerprint(c.ca.Raw) }
+// Fingerprint is the lowercase hex SHA-256 of the DER bytes of the CA
+// that issued this node's certificate, the value join tokens pin.
+func (c *Credentials) Fingerprint() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return fingerprint(c.ca.Raw)
+}
 
 // CAKey returns the CA key found in the credentials directory (PKCS#8
 // DER), for the node runtime to move into the replicated database; nil if
 // there is none.
 func (c *Credentials) CAKey() ([]byte, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if c.caKey == nil {
 		return nil, nil
 	}
@@ -201,6 +229,8 @@ func (c *Credentials) CAKey() ([]byte, error) {
 // ForgetCAKey deletes the CA key file, once the key is safe in the
 // replicated database, and drops the key from c.
 func (c *Credentials) ForgetCAKey() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := os.Remove(filepath.Join(c.dir, CAKeyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the CA key file: %w", err)
 	}
@@ -208,30 +238,38 @@ func (c *Credentials) ForgetCAKey() error {
 	return nil
 }
 
-// CheckCAKey reports whether der (PKCS#8) is the private key of this
-// cluster's CA.
+// CheckCAKey reports whether der (PKCS#8) is the private key of a CA this
+// node trusts.
 func (c *Credentials) CheckCAKey(der []byte) error {
-	_, err := c.caKeyFrom(der)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, _, err := caKeyFrom(der, c.trusted)
 	return err
 }
 
-func (c *Credentials) caKeyFrom(der []byte) (*ecdsa.PrivateKey, error) {
+// caKeyFrom finds the CA among trusted whose private key der (PKCS#8) is.
+func caKeyFrom(der []byte, trusted []*x509.Certificate) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	k, err := parseKeyDER(der)
 	if err != nil {
-		return nil, fmt.Errorf("CA key: %w", err)
+		return nil, nil, fmt.Errorf("CA key: %w", err)
 	}
-	if !sameKey(k, c.ca.PublicKey) {
-		return nil, errors.New("CA key does not match this cluster's CA certificate")
+	for _, ca := range trusted {
+		if sameKey(k, ca.PublicKey) {
+			return ca, k, nil
+		}
 	}
-	return k, nil
+	return nil, nil, errors.New("CA key does not match a CA certificate of this cluster")
 }
 
 // signWith issues a node certificate with the CA key caKeyDER (PKCS#8),
-// which must be this cluster's.
-func (c *Credentials) signWith(caKeyDER []byte, nodeID string, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
-	k, err := c.caKeyFrom(caKeyDER)
+// which must be one of this cluster's, and returns it with its CA.
+func (c *Credentials) signWith(caKeyDER []byte, nodeID string, pub crypto.PublicKey, now time.Time) (cert, ca *x509.Certificate, err error) {
+	c.mu.RLock()
+	ca, k, err := caKeyFrom(caKeyDER, c.trusted)
+	c.mu.RUnlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return signNode(c.ca, k, nodeID, pub, now)
+	cert, err = signNode(ca, k, nodeID, pub, now)
+	return cert, ca, err
 }

@@ -146,10 +146,10 @@ func TestForgetCAKey(t *testing.T) {
 		t.Fatal("CheckCAKey accepted another cluster's key")
 	}
 	key, _ := newKey()
-	if _, err := got.signWith(foreign, "kdc2", key.Public(), time.Now()); err == nil {
+	if _, _, err := got.signWith(foreign, "kdc2", key.Public(), time.Now()); err == nil {
 		t.Fatal("signed with another cluster's key")
 	}
-	if cert, err := got.signWith(der, "kdc2", key.Public(), time.Now()); err != nil || verifyNode(cert, got.ca, time.Now()) != nil {
+	if cert, _, err := got.signWith(der, "kdc2", key.Public(), time.Now()); err != nil || verifyNode(cert, got.ca, time.Now()) != nil {
 		t.Fatalf("signWith(own key) = %v", err)
 	}
 }

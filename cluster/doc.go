@@ -16,6 +16,10 @@
 //     into the replicated database (CAKey, ForgetCAKey) and hands it to
 //     the join server only to sign a joiner's certificate; it is never
 //     sent;
+//   - renewing them live during `kdcha cluster rotate-credentials`
+//     (rotate.go): Renew and SetTrusted replace the files and take effect
+//     from the next handshake, and open Raft connections are verified
+//     again when the trusted CAs change;
 //   - join tokens "kdcha1.<secret>.<sha256 of the CA certificate>": this
 //     package makes them and hashes their secrets (SHA-256); the Handler
 //     stores the hashes and uses a token up at the join, so a token is

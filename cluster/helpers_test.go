@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ func testLogger() *slog.Logger {
 }
 
 // newCluster creates a cluster's first node's credentials in a temp dir.
-func newCluster(t *testing.T, nodeID string) *Credentials {
+func newCluster(t testing.TB, nodeID string) *Credentials {
 	t.Helper()
 	c, err := CreateCluster(filepath.Join(t.TempDir(), "cluster"), nodeID)
 	if err != nil {
@@ -43,7 +44,7 @@ func addMember(t *testing.T, ca *Credentials, nodeID string) *Credentials {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Credentials{dir: filepath.Join(t.TempDir(), "cluster"), nodeID: nodeID, ca: ca.ca, caKey: ca.caKey, cert: cert, key: key}
+	c := &Credentials{dir: filepath.Join(t.TempDir(), "cluster"), nodeID: nodeID, ca: ca.ca, trusted: []*x509.Certificate{ca.ca}, caKey: ca.caKey, cert: cert, key: key}
 	if err := c.save(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,13 +69,13 @@ func (m *Mux) admit(ctx context.Context, h Handler, req JoinRequest) (*JoinRespo
 	if err != nil {
 		return nil, fmt.Errorf("admit %s: %w", req.NodeID, err)
 	}
-	cert, err := m.creds.signWith(adm.CAKey, req.NodeID, csr.PublicKey, time.Now())
+	cert, ca, err := m.creds.signWith(adm.CAKey, req.NodeID, csr.PublicKey, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("admit %s: %w", req.NodeID, err)
 	}
 	return &JoinResponse{
 		NodeCert:  cert.Raw,
-		CACert:    m.creds.ca.Raw,
+		CACert:    ca.Raw,
 		Realm:     adm.Realm,
 		MasterKey: adm.MasterKey,
 	}, nil
@@ -177,7 +177,7 @@ func credentialsFromJoin(resp *JoinResponse, key *ecdsa.PrivateKey, nodeID, pin,
 	if cert.Subject.CommonName != nodeID {
 		return nil, fmt.Errorf("node certificate in join response names %q, not %q", cert.Subject.CommonName, nodeID)
 	}
-	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, cert: cert, key: key}
+	c := &Credentials{dir: dir, nodeID: nodeID, ca: ca, trusted: []*x509.Certificate{ca}, cert: cert, key: key}
 	if err := c.check(time.Now()); err != nil {
 		return nil, fmt.Errorf("join response: %w", err)
 	}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -297,7 +298,10 @@ func (m *Mux) route(raw net.Conn, src string) {
 	)
 	switch proto {
 	case ProtoRaft:
-		l, out = m.raft.connListener, &memberConn{Conn: conn, id: conn.ConnectionState().PeerCertificates[0].Subject.CommonName, m: m}
+		mc := &memberConn{Conn: conn, cert: conn.ConnectionState().PeerCertificates[0], m: m}
+		mc.id = mc.cert.Subject.CommonName
+		mc.trustGen.Store(m.creds.trustGen.Load())
+		l, out = m.raft.connListener, mc
 	case ProtoRPC:
 		l, out = m.rpc, httpConn{conn}
 	default:
@@ -322,22 +326,37 @@ func (m *Mux) verifyMember(cs tls.ConnectionState) error {
 func (m *Mux) isMember(id string) bool { return m.members == nil || m.members(id) }
 
 // memberConn is an inbound Raft connection. raft keeps connections open
-// and reuses them, so membership is checked again on every read: once the
-// peer is removed, its next read fails and the connection is closed.
+// and reuses them, so membership is checked again on every read, and the
+// peer's certificate again whenever the trusted CAs changed: once the
+// peer is removed, or its CA dropped by a credentials rotation, its next
+// read fails and the connection is closed.
 type memberConn struct {
 	net.Conn
-	id      string
-	m       *Mux
-	refused atomic.Bool
+	id   string
+	cert *x509.Certificate
+	m    *Mux
+	// trustGen is the Credentials' trustGen cert was last verified at.
+	trustGen atomic.Uint64
+	refused  atomic.Bool
 }
 
 func (c *memberConn) Read(b []byte) (int, error) {
+	reason, err := "", error(nil)
 	if !c.m.isMember(c.id) {
+		reason, err = reasonNotMember, fmt.Errorf("%w: node %q", ErrNotMember, c.id)
+	} else if gen := c.m.creds.trustGen.Load(); gen != c.trustGen.Load() {
+		if verr := c.m.creds.verifyTrusted(c.cert); verr != nil {
+			reason, err = reasonUntrustedCert, fmt.Errorf("node %q: certificate no longer trusted: %w", c.id, verr)
+		} else {
+			c.trustGen.Store(gen)
+		}
+	}
+	if err != nil {
 		if !c.refused.Swap(true) {
-			c.m.refuse(c.RemoteAddr(), ProtoRaft, reasonNotMember, fmt.Errorf("%w: node %q", ErrNotMember, c.id))
+			c.m.refuse(c.RemoteAddr(), ProtoRaft, reason, err)
 			c.Conn.Close()
 		}
-		return 0, fmt.Errorf("%w: node %q", ErrNotMember, c.id)
+		return 0, err
 	}
 	return c.Conn.Read(b)
 }

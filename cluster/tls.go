@@ -29,14 +29,23 @@ var allProtos = []string{ProtoRaft, ProtoRPC, ProtoJoin}
 const minTLS = tls.VersionTLS13
 
 func (c *Credentials) certificate() tls.Certificate {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	// The CA goes with the leaf so that a joiner can find the certificate
 	// its token pins in the chain the server presents.
 	return tls.Certificate{Certificate: [][]byte{c.cert.Raw, c.ca.Raw}, PrivateKey: c.key, Leaf: c.cert}
 }
 
+// pool holds the CAs trusted now; every handshake builds its
+// configuration anew (serverConfig, clientConfig), so a rotation applies
+// to the next one.
 func (c *Credentials) pool() *x509.CertPool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	p := x509.NewCertPool()
-	p.AddCert(c.ca)
+	for _, ca := range c.trusted {
+		p.AddCert(ca)
+	}
 	return p
 }
 

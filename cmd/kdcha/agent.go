@@ -52,6 +52,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		return err
 	}
 	defer m.Close()
+	go m.credentialsWorker(ctx)
 	go func() {
 		m.ensureMembership(ctx)
 		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.moveCAKey)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 
 func newClusterCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Create, join, inspect and back up the cluster of KDC nodes"}
-	cmd.AddCommand(clusterInit(), clusterToken(), clusterJoin(), clusterLeave(), clusterRemove(), clusterStatus(), clusterBackup(), clusterRestore())
+	cmd.AddCommand(clusterInit(), clusterToken(), clusterJoin(), clusterLeave(), clusterRemove(), clusterStatus(), clusterBackup(), clusterRestore(), clusterRotateCredentials())
 	return cmd
 }
 
@@ -341,3 +342,35 @@ func ensureCredentials(cfg *agentConfig) error {
 // quietLogger is for one-shot commands: errors only (a one-node Raft's
 // "starting election" warning at every init is noise there).
 func quietLogger() *slog.Logger { return newLogger(slog.LevelError) }
+
+func clusterRotateCredentials() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-credentials",
+		Short: "Replace the cluster CA and every node's key and certificate, live; then stop trusting the old CA",
+		Long: `Makes a new cluster CA (its key sealed in the replicated database like the old
+one's). Every node first trusts both CAs, then, once all members do, makes a
+new key with a certificate from the new CA and switches to it without dropping
+connections. Once every member has, the old CA is no longer trusted anywhere:
+certificates and keys copied from a node before the rotation (a stolen node)
+are refused. Join tokens issued before the rotation stop working.
+A member that is down keeps the old CA trusted and the command fails naming
+it: start it (or remove it) and run the command again, it resumes. A node
+that missed a whole rotation is refused by the others; run 'kdcha cluster
+remove NODE' on a member, wipe that node's data_dir and join it again with a
+new token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := adminClient(cmd).RotateCredentials(cmd.Context())
+			if err != nil {
+				return err
+			}
+			verb := "rotated"
+			if !rep.Started {
+				verb = "rotation resumed and finished"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster credentials %s (generation %d): %s hold certificates of the new CA; the old CA is no longer trusted\n",
+				verb, rep.Generation, strings.Join(rep.Members, ", "))
+			return nil
+		},
+	}
+}

@@ -60,8 +60,10 @@ type command struct {
 
 	// Token is the join token of add_token and use_token.
 	Token *joinTokenCmd `json:"token,omitempty"`
-	// CAKey is the sealed cluster CA key of set_ca_key.
+	// CAKey is the sealed cluster CA key of set_ca_key and cluster_ca_add.
 	CAKey []byte `json:"ca_key,omitempty"`
+	// ClusterCA is the payload of the credentials rotation commands.
+	ClusterCA *caChange `json:"cluster_ca,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

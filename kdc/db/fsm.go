@@ -59,6 +59,8 @@ type fsmState struct {
 	// sealed cluster CA key (cakey.go).
 	tokens map[string]joinToken
 	caKey  []byte
+	// trust is the credentials rotation state (catrust.go).
+	trust clusterTrust
 }
 
 func newFSMState() fsmState {
@@ -94,6 +96,9 @@ type fsm struct {
 	persisted func(time.Duration)
 	// keyWork links master key changes to this node (rotate.go).
 	keyWork keyWork
+	// trustChanged is signalled (never blocking) when the cluster trust
+	// state changes (catrust.go).
+	trustChanged chan struct{}
 	// recent holds the results of the last entries applied, by index
 	// modulo its size, so that a follower acknowledging a forwarded write
 	// returns exactly the principal that write produced, not a later one.
@@ -114,7 +119,7 @@ var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(realm string, mk *MasterKey, idx *index, log *slog.Logger) *fsm {
 	return &fsm{realm: realm, mk: mk, index: idx, log: log, st: newFSMState(),
-		advanced: make(chan struct{}), persisted: func(time.Duration) {}}
+		advanced: make(chan struct{}), persisted: func(time.Duration) {}, trustChanged: make(chan struct{}, 1)}
 }
 
 // setApplied moves the applied index and wakes waiters; f.mu is held.
@@ -188,6 +193,8 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.useToken(c)
 	case opSetCAKey:
 		err = f.setCAKey(c)
+	case opClusterCAAdd, opClusterCAAck, opClusterCADrop:
+		err = f.applyClusterCA(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}

@@ -27,6 +27,9 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: opAddToken, Token: &joinTokenCmd{Hash: tokenHash("s"), Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{Op: opUseToken, Name: "n2", Token: &joinTokenCmd{Hash: tokenHash("s"), Node: "n2"}},
 		{Op: opSetCAKey, CAKey: []byte{1, 2, 3}},
+		{Op: opClusterCAAdd, CAKey: []byte{1}, ClusterCA: &caChange{Gen: 1, CACert: []byte{2}, OldCA: []byte{3}}},
+		{Op: opClusterCAAck, ClusterCA: &caChange{Gen: 1, Node: "n1", Stage: CARenewed}},
+		{Op: opClusterCADrop, ClusterCA: &caChange{Gen: 1}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)

@@ -34,6 +34,9 @@ type snapshotData struct {
 	// JoinTokens and CAKey (sealed) are cluster state (tokens.go, cakey.go).
 	JoinTokens []joinToken `json:"join_tokens,omitempty"`
 	CAKey      []byte      `json:"ca_key,omitempty"`
+	// ClusterTrust is the credentials rotation state (catrust.go); absent
+	// for a cluster that never rotated.
+	ClusterTrust *clusterTrust `json:"cluster_trust,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -76,6 +79,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		MasterKeys:   mks,
 		JoinTokens:   f.tokenList(),
 		CAKey:        f.st.caKey,
+		ClusterTrust: f.st.trust.snapshot(),
 	}, persisted: f.persisted}, nil
 }
 
@@ -128,6 +132,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.setApplied(applied)
 	f.index.replace(principals)
 	f.adoptMasterKeys()
+	f.signalTrust()
 	f.log.Debug("restored principal database from snapshot", "principals", len(principals), "revision", st.revision)
 	return nil
 }
@@ -168,6 +173,12 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 			return st, nil, fmt.Errorf("cluster CA key: %w", err)
 		}
 		st.caKey = data.CAKey
+	}
+	if data.ClusterTrust != nil {
+		if err := data.ClusterTrust.validate(); err != nil {
+			return st, nil, err
+		}
+		st.trust = *data.ClusterTrust
 	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
