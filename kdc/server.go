@@ -19,7 +19,7 @@ import (
 // Server serves a Handler on the UDP and TCP addresses of a Config.
 type Server struct {
 	cfg     Config
-	handler *Handler
+	handler Responder
 	log     *slog.Logger
 	udp     []*udpConn
 	tcp     []net.Listener
@@ -30,7 +30,10 @@ type Server struct {
 // Listen binds every configured address (UDP and TCP on the same port) so
 // that a bad address or a port in use fails at startup, not later. A port
 // of 0 picks one free port for both protocols.
-func Listen(cfg Config, h *Handler, log *slog.Logger) (*Server, error) {
+//
+// h is usually the KDC's *Handler; another Responder serves another
+// protocol (kpasswd) with the same sockets' behaviour.
+func Listen(cfg Config, h Responder, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -127,7 +130,8 @@ func (s *Server) serveUDP(u *udpConn) {
 			s.log.Warn("kdc udp read", "err", err)
 			continue
 		}
-		reply := s.handle(Request{Data: buf[:n], From: from, Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
+		dst, _ := netip.AddrFromSlice(to)
+		reply := s.handle(Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
@@ -167,8 +171,12 @@ func (s *Server) serveTCP(l net.Listener) {
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
 	var from netip.AddrPort
+	var to netip.Addr
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		from = ta.AddrPort()
+	}
+	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		to = la.AddrPort().Addr().Unmap()
 	}
 	for {
 		c.SetDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
@@ -183,7 +191,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			return // EOF, idle timeout or a reset: nothing to answer
 		}
-		reply := s.handle(Request{Data: req, From: from, Transport: "tcp"})
+		reply := s.handle(Request{Data: req, From: from, To: to, Transport: "tcp"})
 		if reply == nil {
 			return
 		}
