@@ -121,7 +121,7 @@ func (h *Handler) Handle(req kdc.Request) []byte {
 	case replayFull:
 		return h.errorReply(fail(ResultHardError, errorcode.KRB_ERR_GENERIC, "Server is busy, try again later", "replay cache full"), req, now)
 	}
-	result, text := h.change(r, sess, req, now)
+	result, text := h.change(r, sess, req)
 	reply, err := h.privReply(sess, result, text, req.To, now)
 	if err != nil {
 		h.log.Error("kpasswd: cannot encode reply", "err", err)
@@ -218,9 +218,9 @@ func (h *Handler) authenticate(raw []byte, now time.Time) (*session, *failure) {
 
 // change decrypts the KRB-PRIV, decides whether the caller may set the
 // target's password and writes it.
-func (h *Handler) change(r Request, s *session, req kdc.Request, now time.Time) (uint16, string) {
+func (h *Handler) change(r Request, s *session, req kdc.Request) (uint16, string) {
 	verb, target := "chpw", s.client
-	result, text, detail := h.apply(r, s, &verb, &target, now)
+	result, text, detail := h.apply(r, s, &verb, &target)
 	msg := fmt.Sprintf("%s request from %s by %s for %s: ", verb, req.From.Addr(), s.client, target)
 	if result == ResultSuccess {
 		h.log.Info(msg+"success", "client", s.client, "target", target, "from", req.From.String(), "transport", req.Transport)
@@ -233,7 +233,7 @@ func (h *Handler) change(r Request, s *session, req kdc.Request, now time.Time) 
 	return result, text
 }
 
-func (h *Handler) apply(r Request, s *session, verb, target *string, now time.Time) (result uint16, text, detail string) {
+func (h *Handler) apply(r Request, s *session, verb, target *string) (result uint16, text, detail string) {
 	var priv messages.KRBPriv
 	if err := priv.Unmarshal(r.Priv); err != nil {
 		return ResultMalformed, "Failed decoding KRB-PRIV", err.Error()
@@ -242,14 +242,13 @@ func (h *Handler) apply(r Request, s *session, verb, target *string, now time.Ti
 		return ResultHardError, "Failed decrypting request", err.Error()
 	}
 	p := priv.DecryptedEncPart
-	// The KRB-PRIV must belong to this AP-REQ: the authenticator's sequence
-	// number when it has one (MIT, Heimdal, gokrb5), else a fresh timestamp.
-	if s.auth.SeqNumber != 0 {
-		if p.SequenceNumber != s.auth.SeqNumber {
-			return ResultHardError, "Failed decrypting request", fmt.Sprintf("KRB-PRIV sequence number %d, authenticator's %d", p.SequenceNumber, s.auth.SeqNumber)
-		}
-	} else if d := p.Timestamp.Sub(now); p.Timestamp.IsZero() || d > h.skew || d < -h.skew {
-		return ResultHardError, "Failed decrypting request", "KRB-PRIV has neither the authenticator's sequence number nor a current timestamp"
+	// The KRB-PRIV is bound to this AP-REQ by the key: the authenticator's
+	// fresh subkey (or the session key, which only the ticket's holder
+	// knows), and the authenticator is in the replay cache. When the
+	// authenticator carries a sequence number (gokrb5, Heimdal), the
+	// KRB-PRIV must repeat it; MIT's has none and sends its own.
+	if s.auth.SeqNumber != 0 && p.SequenceNumber != s.auth.SeqNumber {
+		return ResultHardError, "Failed decrypting request", fmt.Sprintf("KRB-PRIV sequence number %d, authenticator's %d", p.SequenceNumber, s.auth.SeqNumber)
 	}
 	pw := p.UserData
 	realm := h.store.Realm()

@@ -53,6 +53,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 	}
 	defer m.Close()
 	go m.ensureMembership(ctx)
+	go ensureChangePW(ctx, m.db, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.collectors()...)
 	return nodeServices{
@@ -60,6 +61,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		database:    m.db,
 		cluster:     m,
 		kdc:         cfg.KDC,
+		kpasswd:     cfg.KDC.Kpasswd(),
 		adminSocket: cfg.Node.AdminSocket,
 		metrics:     cfg.Metrics.Listen,
 		registry:    reg,
