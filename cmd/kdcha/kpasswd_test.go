@@ -166,3 +166,35 @@ func TestClusterKpasswd(t *testing.T) {
 		old = newPW
 	}
 }
+
+// TestHeimdalKpasswd changes a password with Heimdal's kpasswd (which
+// sends set-password over UDP and checks the reply's KRB-PRIV sender
+// address). Heimdal's client conflicts with krb5-user as a package, so the
+// test runs when KDCHA_HEIMDAL_ROOT names a tree made with `apt-get
+// download heimdal-clients libkrb5-26-heimdal ...; dpkg -x`.
+func TestHeimdalKpasswd(t *testing.T) {
+	root := os.Getenv("KDCHA_HEIMDAL_ROOT")
+	if root == "" {
+		t.Skip("KDCHA_HEIMDAL_ROOT not set (an extracted heimdal-clients tree)")
+	}
+	requireMIT(t)
+	n := startDev(t, nil)
+	heimdal := func(stdin string) (string, error) {
+		cmd := exec.Command(filepath.Join(root, "usr/bin/kpasswd.heimdal"), "user")
+		cmd.Env = append(append([]string{}, n.env...), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/x86_64-linux-gnu"))
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, _ := heimdal(n.password + "\nshort\nshort\n"); !strings.Contains(out, "Soft error") || !strings.Contains(out, "need at least 8") {
+		t.Fatalf("weak password:\n%s", out)
+	}
+	newPW := "Heimdal-New-Pass-1"
+	if out, err := heimdal(n.password + "\n" + newPW + "\n" + newPW + "\n"); err != nil || !strings.Contains(out, "Password changed") {
+		t.Fatalf("heimdal kpasswd: %v\n%s", err, out)
+	}
+	n.must(newPW+"\n", "kinit", "user")
+	if out, err := n.run(n.password+"\n", "kinit", "user"); err == nil {
+		t.Fatalf("the old password still works:\n%s", out)
+	}
+}
