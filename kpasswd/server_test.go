@@ -114,7 +114,17 @@ func TestReplayedAuthenticatorRefused(t *testing.T) {
 		t.Fatalf("replay: result %d %q (KRB-ERROR %v)", code, text, isErr)
 	}
 	if !f.keyFor(t, "alice", "first-new-pass") {
-		t.Fatal("the replay changed the password")
+		t.Fatal("the spliced replay changed the password")
+	}
+	// After a later change, replaying the first request must not set its
+	// password again (it gets its old reply, nothing is written).
+	later := f.request(t, "alice", true, VersionChangePassword, "second-new-pass", "")
+	if code, text, _ := result(t, f.handle(later.raw), later); code != ResultSuccess {
+		t.Fatalf("second change: result %d %q", code, text)
+	}
+	f.handle(c.raw)
+	if !f.keyFor(t, "alice", "second-new-pass") {
+		t.Fatal("replaying the first request reverted the password")
 	}
 	// Past the skew window the authenticator is too old anyway.
 	f.now = f.now.Add(6 * time.Minute)
