@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,60 @@ func TestHeimdalKpasswd(t *testing.T) {
 	if out, err := n.run(n.password+"\n", "kinit", "user"); err == nil {
 		t.Fatalf("the old password still works:\n%s", out)
 	}
+}
+
+// TestKpasswdThroughVIP changes a password through an address added after
+// start (a VIP) on a wildcard kpasswd listener: MIT kpasswd (TCP first) and,
+// when available, Heimdal's (UDP, from a connect()ed socket that drops a
+// reply from any other source and checks the KRB-PRIV sender address).
+func TestKpasswdThroughVIP(t *testing.T) {
+	requireMITKpasswd(t)
+	requireNetns(t)
+	srv := newNamespace(t, "kdchaS")
+	cli := newNamespace(t, "kdchaC")
+	ipCmd(t, "link", "add", "vS"+srv[6:], "netns", srv, "type", "veth", "peer", "name", "vC"+cli[6:], "netns", cli)
+	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.1/24", "dev", "vS"+srv[6:])
+	ipCmd(t, "-n", srv, "link", "set", "vS"+srv[6:], "up")
+	ipCmd(t, "-n", cli, "addr", "add", "192.0.2.2/24", "dev", "vC"+cli[6:])
+	ipCmd(t, "-n", cli, "link", "set", "vC"+cli[6:], "up")
+
+	n := startDev(t, []string{"ip", "netns", "exec", srv}, "--kdc-addr", "0.0.0.0:8888")
+	if n.kpasswd != "0.0.0.0:8889" {
+		t.Fatalf("kpasswd on %s, want the KDC port + 1", n.kpasswd)
+	}
+	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.10/32", "dev", "vS"+srv[6:])
+	conf := filepath.Join(n.dir, "krb5-vip.conf")
+	b, err := os.ReadFile(filepath.Join(n.dir, "krb5.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(string(b), "0.0.0.0:", "192.0.2.10:")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.env = append(n.env, "KRB5_CONFIG="+conf)
+
+	newPW := "Changed-via-VIP-1"
+	out := n.must(n.password+"\n"+newPW+"\n"+newPW+"\n", "ip", "netns", "exec", cli, "kpasswd", "user")
+	if !strings.Contains(out, "Password changed") || !n.waitLog("chpw request from 192.0.2.2 by user@DEV.KDCHA.TEST for user@DEV.KDCHA.TEST: success") {
+		t.Fatalf("MIT kpasswd via the VIP:\n%s\nlogs:\n%s", out, n.logs.String())
+	}
+	n.must(newPW+"\n", "ip", "netns", "exec", cli, "kinit", "user")
+
+	root := os.Getenv("KDCHA_HEIMDAL_ROOT")
+	if root == "" {
+		t.Log("Heimdal (UDP) part skipped: KDCHA_HEIMDAL_ROOT not set")
+		return
+	}
+	final := "Changed-via-VIP-2"
+	cmd := exec.Command("ip", "netns", "exec", cli, filepath.Join(root, "usr/bin/kpasswd.heimdal"), "user")
+	cmd.Env = append(append([]string{}, n.env...), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/x86_64-linux-gnu"))
+	cmd.Stdin = strings.NewReader(newPW + "\n" + final + "\n" + final + "\n")
+	if hout, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(hout), "Password changed") {
+		t.Fatalf("Heimdal kpasswd via the VIP: %v\n%s", err, hout)
+	}
+	if !n.waitLog("setpw request from 192.0.2.2 by user@DEV.KDCHA.TEST for user@DEV.KDCHA.TEST: success") ||
+		!regexp.MustCompile(`setpw request .*: success" .* from=192\.0\.2\.2:\d+ transport=udp`).MatchString(n.logs.String()) {
+		t.Fatalf("no UDP set-password from the client:\n%s", n.logs.String())
+	}
+	n.must(final+"\n", "ip", "netns", "exec", cli, "kinit", "user")
 }
