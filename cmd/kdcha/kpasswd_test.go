@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,4 +255,28 @@ func TestKpasswdThroughVIP(t *testing.T) {
 		t.Fatalf("no UDP set-password from the client:\n%s", n.logs.String())
 	}
 	n.must(final+"\n", "ip", "netns", "exec", cli, "kinit", "user")
+}
+
+// TestAgentCreatesChangePW: a realm without kadmin/changepw (made before
+// kpasswd existed; here deleted with --force) gets it back when the agent
+// that leads starts.
+func TestAgentCreatesChangePW(t *testing.T) {
+	t.Parallel()
+	n := newClusterNode(t, t.TempDir(), "n1")
+	n.must(t, "", "cluster", "init", "--config", n.cfgPath)
+	n.start(t)
+	if out := n.must(t, "", "principal", "get", db.ChangePasswordPrincipal); !strings.Contains(out, "kadmin/changepw@CLUSTER.TEST") {
+		t.Fatalf("cluster init did not create kadmin/changepw:\n%s", out)
+	}
+	n.must(t, "", "principal", "delete", db.ChangePasswordPrincipal, "--force")
+	n.signal(syscall.SIGTERM)
+	n.start(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(n.logs.String(), "created kadmin/changepw") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader did not create kadmin/changepw at start:\n%s", n.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n.must(t, "", "principal", "get", db.ChangePasswordPrincipal)
 }
