@@ -35,8 +35,9 @@ func requireMITKpasswd(t *testing.T) {
 func TestMITKpasswdDev(t *testing.T) {
 	requireMITKpasswd(t)
 	n := startDev(t, nil)
-	if !strings.Contains(n.must("", "cat", n.dir+"/krb5.conf"), "kpasswd_server = "+n.kpasswd) {
-		t.Fatal("krb5.conf does not name the kpasswd server")
+	conf, err := os.ReadFile(filepath.Join(n.dir, "krb5.conf"))
+	if err != nil || !strings.Contains(string(conf), "kpasswd_server = "+n.kpasswd) {
+		t.Fatalf("krb5.conf does not name the kpasswd server %s (%v):\n%s", n.kpasswd, err, conf)
 	}
 
 	// A policy violation: soft error, the rule in the text.
@@ -60,7 +61,6 @@ func TestMITKpasswdDev(t *testing.T) {
 	if out := n.must("", "klist"); !strings.Contains(out, "krbtgt/DEV.KDCHA.TEST@DEV.KDCHA.TEST") {
 		t.Fatalf("klist after kinit with the new password:\n%s", out)
 	}
-
 }
 
 // TestGokrb5Kpasswd changes a password with gokrb5's client (set-password
