@@ -69,12 +69,15 @@ type AddRequest struct {
 
 // ModifyRequest changes a principal; nil fields are left alone.
 type ModifyRequest struct {
-	RequiresPreauth  *bool          `json:"requires_preauth,omitempty"`
-	Disabled         *bool          `json:"disabled,omitempty"`
-	AllowForwardable *bool          `json:"allow_forwardable,omitempty"`
-	AllowRenewable   *bool          `json:"allow_renewable,omitempty"`
-	AllowProxiable   *bool          `json:"allow_proxiable,omitempty"`
-	AllowService     *bool          `json:"allow_service,omitempty"`
+	RequiresPreauth  *bool `json:"requires_preauth,omitempty"`
+	Disabled         *bool `json:"disabled,omitempty"`
+	AllowForwardable *bool `json:"allow_forwardable,omitempty"`
+	AllowRenewable   *bool `json:"allow_renewable,omitempty"`
+	AllowProxiable   *bool `json:"allow_proxiable,omitempty"`
+	AllowService     *bool `json:"allow_service,omitempty"`
+	// AllowSetPassword lets the principal set others' passwords with
+	// kpasswd's set-password request.
+	AllowSetPassword *bool          `json:"allow_set_password,omitempty"`
 	MaxLife          *time.Duration `json:"max_life,omitempty"`
 	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          *[]string      `json:"aliases,omitempty"`
@@ -94,6 +97,7 @@ func (m ModifyRequest) apply(a db.Attributes) db.Attributes {
 	set(&a.DisallowRenewable, m.AllowRenewable, true)
 	set(&a.DisallowProxiable, m.AllowProxiable, true)
 	set(&a.DisallowService, m.AllowService, true)
+	set(&a.MaySetPasswords, m.AllowSetPassword, false)
 	return a
 }
 

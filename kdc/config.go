@@ -52,6 +52,11 @@ type Config struct {
 	// and AD do). Only the lock itself is replicated; an admin clears it
 	// with `kdcha principal modify NAME --unlock`. Default: off.
 	Lockout LockoutPolicy `yaml:"lockout"`
+	// KpasswdListen lists the host:port addresses of the password-change
+	// service (kpasswd, RFC 3244), served over UDP and TCP with the same
+	// socket behaviour as the KDC. Default: the hosts of listen with port
+	// 464 (port 0, a free one, where listen's port is 0).
+	KpasswdListen []string `yaml:"kpasswd_listen"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -81,6 +86,11 @@ func (c Config) Validate() error {
 	for i, a := range c.Listen {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("kdc.listen[%d]: %q is not host:port: %w", i, a, err))
+		}
+	}
+	for i, a := range c.KpasswdListen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("kdc.kpasswd_listen[%d]: %q is not host:port: %w", i, a, err))
 		}
 	}
 	if c.MaxLife <= 0 {
@@ -132,4 +142,28 @@ func (c Config) Policy() Policy {
 		p.MaxRenewableLife = *c.MaxRenewableLife
 	}
 	return p
+}
+
+// KpasswdPort is the well-known port of the password-change service.
+const KpasswdPort = "464"
+
+// Kpasswd returns the section with Listen replaced by the addresses of the
+// password-change service (KpasswdListen or its default), for kdc.Listen.
+func (c Config) Kpasswd() Config {
+	k := c
+	k.Listen = c.KpasswdListen
+	if len(k.Listen) == 0 {
+		k.Listen = nil
+		for _, a := range c.Listen {
+			host, port, err := net.SplitHostPort(a)
+			if err != nil {
+				continue // Validate reports it
+			}
+			if port != "0" {
+				port = KpasswdPort
+			}
+			k.Listen = append(k.Listen, net.JoinHostPort(host, port))
+		}
+	}
+	return k
 }

@@ -94,6 +94,9 @@ type Request struct {
 	Data []byte
 	// From is the client's address, for logs.
 	From netip.AddrPort
+	// To is the local address the request arrived on, when known (the
+	// kpasswd reply names it as the KRB-PRIV sender address).
+	To netip.Addr
 	// Transport is "udp" or "tcp", for logs.
 	Transport string
 	// MaxReplySize, when positive, is the largest reply the transport can

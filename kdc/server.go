@@ -22,7 +22,7 @@ import (
 // Server serves a Handler on the UDP and TCP addresses of a Config.
 type Server struct {
 	cfg     Config
-	handler *Handler
+	handler Responder
 	log     *slog.Logger
 	udp     []*udpConn
 	tcp     []net.Listener
@@ -33,7 +33,10 @@ type Server struct {
 // Listen binds every configured address (UDP and TCP on the same port) so
 // that a bad address or a port in use fails at startup, not later. A port
 // of 0 picks one free port for both protocols.
-func Listen(cfg Config, h *Handler, log *slog.Logger) (*Server, error) {
+//
+// h is usually the KDC's *Handler; another Responder serves another
+// protocol (kpasswd) with the same sockets' behaviour.
+func Listen(cfg Config, h Responder, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -130,7 +133,8 @@ func (s *Server) serveUDP(u *udpConn) {
 			s.log.Warn("kdc udp read", "err", err)
 			continue
 		}
-		reply := s.handle(Request{Data: buf[:n], From: from, Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
+		dst, _ := netip.AddrFromSlice(to)
+		reply := s.handle(Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
@@ -155,13 +159,13 @@ func (s *Server) serveTCP(l net.Listener) {
 		tc, evicted, refused := s.conns.admit(c, from.Addr())
 		if evicted != nil {
 			evicted.Close()
-			s.handler.metrics.closedTCP(tcpClosedEvicted)
+			s.closedTCP(tcpClosedEvicted)
 			s.log.Debug("kdc tcp connection evicted to admit a new one", "evicted", evicted.RemoteAddr(), "from", from)
 		}
 		if tc == nil {
 			c.Close()
-			s.handler.metrics.closedTCP(refused)
-			if s.handler.warnAllowed(s.handler.now()) {
+			s.closedTCP(refused)
+			if s.warnAllowed() {
 				s.log.Warn("kdc tcp connection refused", "from", from, "reason", refused,
 					"max_connections", s.cfg.TCPMaxConnections, "max_per_source", s.cfg.TCPMaxConnectionsPerSource)
 			}
@@ -195,11 +199,15 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 	defer tc.Close()
 	deadline := time.Now().Add(s.cfg.TCPRequestTimeout)
 	var started []byte // the first byte of a request, read while idle
+	var to netip.Addr
+	if la, ok := tc.LocalAddr().(*net.TCPAddr); ok {
+		to = la.AddrPort().Addr().Unmap()
+	}
 	for {
 		tc.SetReadDeadline(deadline)
 		req, err := ReadFrame(io.MultiReader(bytes.NewReader(started), tc), uint32(s.cfg.TCPMaxRequest))
 		if errors.Is(err, ErrFrameTooLong) {
-			if s.handler.warnAllowed(s.handler.now()) {
+			if s.warnAllowed() {
 				s.log.Warn("kdc tcp request refused", "from", from, "err", err)
 			}
 			if reply := s.handler.ErrorReply(errorcode.KRB_ERR_FIELD_TOOLONG, err.Error()); reply != nil {
@@ -209,7 +217,7 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 			return
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.handler.metrics.closedTCP(tcpClosedRequestTimeout)
+			s.closedTCP(tcpClosedRequestTimeout)
 			return
 		}
 		if err != nil {
@@ -218,14 +226,14 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 		if !s.conns.busy(tc) {
 			return // evicted while its request arrived
 		}
-		reply := s.handle(Request{Data: req, From: from, Transport: "tcp"})
+		reply := s.handle(Request{Data: req, From: from, To: to, Transport: "tcp"})
 		if reply == nil {
 			return
 		}
 		tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
 		if _, err := tc.Write(AppendFrame(nil, reply)); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.handler.metrics.closedTCP(tcpClosedRequestTimeout)
+				s.closedTCP(tcpClosedRequestTimeout)
 			}
 			return
 		}
@@ -238,6 +246,22 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 		started = first[:]
 		deadline = time.Now().Add(s.cfg.TCPRequestTimeout)
 	}
+}
+
+// closedTCP counts a connection the listener closed, in the KDC's metrics
+// (another Responder, kpasswd, has none of its own).
+func (s *Server) closedTCP(reason string) {
+	if h, ok := s.handler.(*Handler); ok {
+		h.metrics.closedTCP(reason)
+	}
+}
+
+// warnAllowed reports whether a warning about a bad request may be logged
+// now: the KDC's limit, shared with its per-request warnings. Other
+// Responders' listener warnings are not logged.
+func (s *Server) warnAllowed() bool {
+	h, ok := s.handler.(*Handler)
+	return ok && h.warnAllowed(h.now())
 }
 
 // handle runs the Handler, turning a panic (a bug, never expected) into a

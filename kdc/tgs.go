@@ -182,18 +182,9 @@ func (h *Handler) verifyHeader(ap messages.APReq, rawBody []byte, renew bool, no
 	if !ok {
 		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_NOT_US, "ticket server %s not in database", name)
 	}
-	// A ticket names its key version; one issued before the last rekey
-	// (a TGT after a krbtgt rekey) opens with the previous key.
-	key, ok := owner.KeyFor(tkt.EncPart.EType)
-	if ok && tkt.EncPart.KVNO != 0 && uint32(tkt.EncPart.KVNO) != key.KVNO {
-		key, ok = owner.KeyForVersion(tkt.EncPart.EType, uint32(tkt.EncPart.KVNO))
-	}
-	if !ok {
-		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BADKEYVER, "ticket kvno %d enctype %d: %s has no such key (current kvno %d)", tkt.EncPart.KVNO, tkt.EncPart.EType, name, owner.KVNO())
-	}
-	hdr, err := decodeTicketPart(tkt, key)
-	if err != nil {
-		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "%v", err)
+	hdr, terr := OpenTicket(owner, tkt)
+	if terr != nil {
+		return hdr, types.EncryptionKey{}, auth, newError(terr.Code, "%s", terr.Detail)
 	}
 	sessionKey := hdr.Key
 	plain, err := decrypt(ap.EncryptedAuthenticator, sessionKey, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR)

@@ -57,6 +57,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		m.ensureMembership(ctx)
 		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.moveCAKey)
 	}()
+	go ensureChangePW(ctx, m.db, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.collectors()...)
 	return nodeServices{
@@ -64,6 +65,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		database:    m.db,
 		cluster:     m,
 		kdc:         cfg.KDC,
+		kpasswd:     cfg.KDC.Kpasswd(),
 		adminSocket: cfg.Node.AdminSocket,
 		metrics:     cfg.Metrics.Listen,
 		registry:    reg,

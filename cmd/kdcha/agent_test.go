@@ -77,10 +77,11 @@ metrics:
 		}
 	})
 	ready := regexp.MustCompile(`msg="node ready".* kdc=(\S+)`)
-	var kdcAddr string
+	var kdcAddr, kpasswdAddr string
 	for i := 0; i < 300 && kdcAddr == ""; i++ {
 		if m := ready.FindStringSubmatch(logs.String()); m != nil {
 			kdcAddr = m[1]
+			kpasswdAddr = readyKpasswd.FindStringSubmatch(logs.String())[1]
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -88,7 +89,7 @@ metrics:
 		t.Fatalf("agent not ready:\n%s", logs)
 	}
 	krb5conf := filepath.Join(dir, "krb5.conf")
-	os.WriteFile(krb5conf, []byte(devKrb5Conf("AGENT.TEST", kdcAddr)), 0o644)
+	os.WriteFile(krb5conf, []byte(devKrb5Conf("AGENT.TEST", kdcAddr, kpasswdAddr)), 0o644)
 	n := &devNode{t: t, dir: dir, logs: logs, env: append(os.Environ(),
 		"KRB5_CONFIG="+krb5conf,
 		"KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"),

@@ -29,12 +29,14 @@ func configFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVarP(path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
 }
 
-// realmPrincipals are created with every new realm: the TGS, and the
-// principal of the agents' own health probe (which exercises preauth).
+// realmPrincipals are created with every new realm: the TGS, the
+// principal of the agents' own health probe (which exercises preauth) and
+// the password-change service's.
 func realmPrincipals(realm string) []db.CreateRequest {
 	return []db.CreateRequest{
 		{Name: "krbtgt/" + realm, RandomKey: true},
 		{Name: probePrincipal, RandomKey: true, Attributes: &db.Attributes{RequiresPreauth: true}},
+		changePWRequest,
 	}
 }
 

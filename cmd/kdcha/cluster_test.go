@@ -20,6 +20,7 @@ type clusterNode struct {
 	logs                            *syncBuffer
 	done                            chan struct{}
 	kdcAddr                         string
+	kpasswdAddr                     string
 }
 
 // newClusterNode writes the config of a cluster node on loopback ports.
@@ -65,7 +66,10 @@ func (n *clusterNode) must(t *testing.T, stdin string, args ...string) string {
 	return out
 }
 
-var readyKDC = regexp.MustCompile(`msg="node ready".* kdc=(\S+)`)
+var (
+	readyKDC     = regexp.MustCompile(`msg="node ready".* kdc=(\S+)`)
+	readyKpasswd = regexp.MustCompile(`msg="node ready".* kpasswd=(\S+)`)
+)
 
 // start runs the agent and waits until its KDC and admin API are up.
 func (n *clusterNode) start(t *testing.T) {
@@ -87,6 +91,7 @@ func (n *clusterNode) start(t *testing.T) {
 	for range 300 {
 		if m := readyKDC.FindStringSubmatch(n.logs.String()); m != nil {
 			n.kdcAddr = m[1]
+			n.kpasswdAddr = readyKpasswd.FindStringSubmatch(n.logs.String())[1]
 			return
 		}
 		select {
@@ -126,7 +131,7 @@ func (n *clusterNode) status(t *testing.T) clusterView {
 // kinit authenticates against this node's own KDC with the MIT client.
 func (n *clusterNode) kinit(t *testing.T, user, password string) error {
 	conf := filepath.Join(n.dir, "krb5.conf")
-	os.WriteFile(conf, []byte(devKrb5Conf("CLUSTER.TEST", n.kdcAddr)), 0o644)
+	os.WriteFile(conf, []byte(devKrb5Conf("CLUSTER.TEST", n.kdcAddr, n.kpasswdAddr)), 0o644)
 	cmd := exec.Command("kinit", user+"@CLUSTER.TEST")
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+filepath.Join(n.dir, "ccache"))
 	cmd.Stdin = strings.NewReader(password + "\n")

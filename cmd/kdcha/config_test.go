@@ -29,6 +29,7 @@ func TestConfigErrorsNameLineAndKey(t *testing.T) {
 		{"missing realm", "node:\n  name: a\n", []string{"realm: required"}},
 		{"bad value", "realm: R\nkdc:\n  listen: [\"0.0.0.0:88\"]\n  max_udp_reply: 10\n", []string{"line 4: kdc.max_udp_reply"}},
 		{"bad list item", "realm: R\nkdc:\n  listen:\n    - \"0.0.0.0:88\"\n    - nonsense\n", []string{"line 5: kdc.listen[1]"}},
+		{"bad kpasswd address", "realm: R\nkdc:\n  kpasswd_listen: [\"0.0.0.0\"]\n", []string{"line 3: kdc.kpasswd_listen[0]"}},
 		{"bad enctype", "realm: R\ndatabase:\n  enctypes: [rc4-hmac]\n", []string{"line 3: database.enctypes", "rc4-hmac"}},
 		{"bad duration", "realm: R\nkdc:\n  max_life: ten hours\n", []string{"line 3"}},
 		{"bad log level", "realm: R\nnode:\n  log_level: loud\n", []string{"line 3: node.log_level"}},

@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,6 +69,11 @@ func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
 
 	cfg := kdc.DefaultConfig()
 	cfg.Listen = []string{o.kdcAddr}
+	kpasswdAddr, err := devKpasswdAddr(o.kdcAddr)
+	if err != nil {
+		return err
+	}
+	cfg.KpasswdListen = []string{kpasswdAddr}
 	sock := filepath.Join(dir, "admin.sock")
 	krb5conf := filepath.Join(dir, "krb5.conf")
 	principal := o.user + "@" + o.realm
@@ -76,26 +83,28 @@ func runDev(ctx context.Context, o devOptions, stdout io.Writer) error {
 		database:    database,
 		cluster:     &member{log: log, db: database, live: live},
 		kdc:         cfg,
+		kpasswd:     cfg.Kpasswd(),
 		adminSocket: sock,
-		onReady: func(addrs []string) error {
+		onReady: func(addrs, kpAddrs []string) error {
 			live.kdc.Store(&addrs)
-			if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, addrs[0])), 0o644); err != nil {
+			if err := os.WriteFile(krb5conf, []byte(devKrb5Conf(o.realm, addrs[0], kpAddrs[0])), 0o644); err != nil {
 				return fmt.Errorf("write krb5.conf: %w", err)
 			}
-			fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), data in %s
+			fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), kpasswd on %s, data in %s
 
 Get a ticket (MIT krb5-user tools):
   export KRB5_CONFIG=%s KRB5CCNAME=FILE:%s
   kinit %s        # password: %s
   klist -f
+  kpasswd %[7]s   # change it (RFC 3244, kpasswd_server in krb5.conf)
 
 Manage principals:
-  export KDCHA_ADMIN_SOCKET=%s
+  export KDCHA_ADMIN_SOCKET=%[9]s
   kdcha principal add HTTP/web.example.com --random-key
   kdcha keytab export HTTP/web.example.com -o web.keytab
 
 Ctrl-C stops the KDC; run it again to reopen the same realm.
-`, o.realm, addrs[0], dir, krb5conf, filepath.Join(dir, "ccache"), principal, password, sock)
+`, o.realm, addrs[0], kpAddrs[0], dir, krb5conf, filepath.Join(dir, "ccache"), principal, password, sock)
 			return nil
 		},
 	}.run(ctx)
@@ -105,6 +114,9 @@ Ctrl-C stops the KDC; run it again to reopen the same realm.
 // the user's password, kept in a 0600 file in the data dir so a restart
 // prints the same one.
 func ensureDevPrincipals(ctx context.Context, d *db.DB, dir, user string) (string, error) {
+	if err := createChangePW(ctx, d); err != nil {
+		return "", err
+	}
 	tgs := "krbtgt/" + d.Realm()
 	if _, err := d.Get(tgs); errors.Is(err, db.ErrNotFound) {
 		if _, err := d.Create(ctx, db.CreateRequest{Name: tgs, RandomKey: true}); err != nil {
@@ -133,9 +145,27 @@ func ensureDevPrincipals(ctx context.Context, d *db.DB, dir, user string) (strin
 	return pw, nil
 }
 
-// devKrb5Conf is a krb5.conf pointing MIT clients at the dev KDC. rdns and
-// DNS canonicalisation are off so host-based names are used as typed.
-func devKrb5Conf(realm, kdcAddr string) string {
+// devKpasswdAddr is the dev kpasswd address: the KDC's port + 1 (a free
+// port when the KDC's is 0).
+func devKpasswdAddr(kdcAddr string) (string, error) {
+	host, port, err := net.SplitHostPort(kdcAddr)
+	if err != nil {
+		return "", fmt.Errorf("--kdc-addr %q: %w", kdcAddr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65534 {
+		return "", fmt.Errorf("--kdc-addr %q: bad port for a kpasswd port after it", kdcAddr)
+	}
+	if p > 0 {
+		p++
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+}
+
+// devKrb5Conf is a krb5.conf pointing MIT clients at the dev KDC and its
+// kpasswd service. rdns and DNS canonicalisation are off so host-based
+// names are used as typed.
+func devKrb5Conf(realm, kdcAddr, kpasswdAddr string) string {
 	return fmt.Sprintf(`[libdefaults]
     default_realm = %[1]s
     dns_lookup_kdc = false
@@ -147,6 +177,7 @@ func devKrb5Conf(realm, kdcAddr string) string {
 [realms]
     %[1]s = {
         kdc = %[2]s
+        kpasswd_server = %[3]s
     }
-`, realm, kdcAddr)
+`, realm, kdcAddr, kpasswdAddr)
 }

@@ -52,6 +52,7 @@ type devNode struct {
 	t        *testing.T
 	dir      string
 	addr     string // KDC host:port
+	kpasswd  string // kpasswd host:port
 	password string // the user's password
 	env      []string
 	logs     *syncBuffer
@@ -75,7 +76,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var kdcLine = regexp.MustCompile(`KDC on (\S+) \(udp\+tcp\)`)
+var kdcLine = regexp.MustCompile(`KDC on (\S+) \(udp\+tcp\), kpasswd on (\S+),`)
 var passwordLine = regexp.MustCompile(`# password: (\S+)`)
 
 // startDev runs `kdcha dev` in a fresh data dir with the given extra args
@@ -124,7 +125,7 @@ func startDev(t *testing.T, prefix []string, args ...string) *devNode {
 				t.Fatalf("kdcha dev exited before it was ready:\n%s", logs.String())
 			}
 			if m := kdcLine.FindStringSubmatch(l); m != nil {
-				n.addr = m[1]
+				n.addr, n.kpasswd = m[1], m[2]
 			}
 			if m := passwordLine.FindStringSubmatch(l); m != nil {
 				n.password = m[1]

@@ -142,6 +142,8 @@ func principalModify() *cobra.Command {
 		"allow-renewable":   &req.AllowRenewable,
 		"allow-proxiable":   &req.AllowProxiable,
 		"allow-service":     &req.AllowService,
+		// kpasswd set-password (RFC 3244 0xff80) of other principals.
+		"allow-set-password": &req.AllowSetPassword,
 	}
 	vals := map[string]*bool{}
 	var maxLife, maxRenew time.Duration
@@ -302,6 +304,7 @@ func printPrincipal(w io.Writer, p admin.PrincipalInfo) {
 	row("Renewable", !a.DisallowRenewable)
 	row("Proxiable", !a.DisallowProxiable)
 	row("Service", !a.DisallowService)
+	row("May set passwords", a.MaySetPasswords)
 	row("Max life", lifeString(p.MaxLife))
 	row("Max renewable life", lifeString(p.MaxRenewableLife))
 	row("Created", p.Created.Format(time.RFC3339))

@@ -20,21 +20,25 @@ import (
 	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kpasswd"
 )
 
 // nodeServices are the long-running parts of a node that `kdcha dev` and
 // `kdcha agent` share.
 type nodeServices struct {
-	log         *slog.Logger
-	database    *db.DB
-	cluster     admin.Cluster
-	kdc         kdc.Config
+	log      *slog.Logger
+	database *db.DB
+	cluster  admin.Cluster
+	kdc      kdc.Config
+	// kpasswd is the KDC section with Listen set to the password-change
+	// service's addresses.
+	kpasswd     kdc.Config
 	adminSocket string
 	metrics     string // listen address; "" disables
 	registry    *prometheus.Registry
-	// onReady is called once every socket is bound, with the KDC's
-	// addresses (the real port when 0 was asked).
-	onReady func(kdcAddrs []string) error
+	// onReady is called once every socket is bound, with the KDC's and
+	// kpasswd's addresses (the real port when 0 was asked).
+	onReady func(kdcAddrs, kpasswdAddrs []string) error
 	// also, if set, runs beside the KDC (the failover services), given the
 	// KDC's bound addresses.
 	also func(ctx context.Context, kdcAddrs []string) error
@@ -54,6 +58,10 @@ func (s nodeServices) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kdc: %w", err)
 	}
+	kpSrv, err := kdc.Listen(s.kpasswd, kpasswd.NewHandler(s.database, s.kdc.ClockSkew, kpasswd.WithLogger(s.log)), s.log)
+	if err != nil {
+		return fmt.Errorf("kpasswd: %w", err)
+	}
 	adminL, err := admin.ListenUnix(s.adminSocket)
 	if err != nil {
 		return err
@@ -69,8 +77,13 @@ func (s nodeServices) run(ctx context.Context) error {
 	for _, a := range srv.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	var kpAddrs []string
+	for _, a := range kpSrv.Addrs() {
+		kpAddrs = append(kpAddrs, a.String())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx) })
+	g.Go(func() error { return kpSrv.Serve(gctx) })
 	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, adminL) })
 	if metricsL != nil {
 		g.Go(func() error { return serveMetrics(gctx, metricsL, reg) })
@@ -78,9 +91,9 @@ func (s nodeServices) run(ctx context.Context) error {
 	if s.also != nil {
 		g.Go(func() error { return s.also(gctx, addrs) })
 	}
-	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(addrs, ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
+	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(addrs, ","), "kpasswd", strings.Join(kpAddrs, ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
 	if s.onReady != nil {
-		if err := s.onReady(addrs); err != nil {
+		if err := s.onReady(addrs, kpAddrs); err != nil {
 			return err
 		}
 	}

@@ -50,7 +50,7 @@ func TestDevListensOnlyOnKDCAndAdminSocket(t *testing.T) {
 	n := startDev(t, nil)
 	// The KDC and admin API are up once the banner is printed; Raft has
 	// been running since before that.
-	assertOnlyListeners(t, n.pid, filepath.Join(n.dir, "admin.sock"), kdcSockets(n.addr)...)
+	assertOnlyListeners(t, n.pid, filepath.Join(n.dir, "admin.sock"), append(kdcSockets(n.addr), kdcSockets(n.kpasswd)...)...)
 }
 
 func TestAgentListensOnlyOnItsServices(t *testing.T) {
@@ -67,7 +67,7 @@ func TestAgentListensOnlyOnItsServices(t *testing.T) {
 		n.must(t, "", "cluster", "init", "--config", n.cfgPath)
 		n.start(t)
 		assertOnlyListeners(t, n.cmd.Process.Pid, filepath.Join(dir, "admin.sock"),
-			append(kdcSockets(n.kdcAddr), procsock.Socket{Proto: "tcp", Addr: metrics})...)
+			append(append(kdcSockets(n.kdcAddr), kdcSockets(n.kpasswdAddr)...), procsock.Socket{Proto: "tcp", Addr: metrics})...)
 	})
 	t.Run("cluster node", func(t *testing.T) {
 		t.Parallel()
@@ -75,6 +75,6 @@ func TestAgentListensOnlyOnItsServices(t *testing.T) {
 		n.must(t, "", "cluster", "init", "--config", n.cfgPath)
 		n.start(t)
 		assertOnlyListeners(t, n.cmd.Process.Pid, filepath.Join(n.dir, "admin.sock"),
-			append(kdcSockets(n.kdcAddr), procsock.Socket{Proto: "tcp", Addr: n.clusterAddr})...)
+			append(append(kdcSockets(n.kdcAddr), kdcSockets(n.kpasswdAddr)...), procsock.Socket{Proto: "tcp", Addr: n.clusterAddr})...)
 	})
 }

@@ -81,6 +81,9 @@ type Attributes struct {
 	DisallowProxiable bool `json:"disallow_proxiable,omitempty"`
 	// DisallowService refuses service tickets whose server is this principal.
 	DisallowService bool `json:"disallow_service,omitempty"`
+	// MaySetPasswords lets this principal set other principals' passwords
+	// through kpasswd's set-password request (RFC 3244 version 0xff80).
+	MaySetPasswords bool `json:"may_set_passwords,omitempty"`
 }
 
 // KeyFor returns the principal's key of the given enctype, if any.

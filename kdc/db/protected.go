@@ -63,3 +63,8 @@ func checkNotProtectedAlias(alias, realm string) error {
 	}
 	return nil
 }
+
+// IsProtected reports whether canonical name is one of realm's protected
+// principals (any krbtgt, kdcha/health, kadmin/changepw, kadmin/admin):
+// services whose keys must stay random.
+func IsProtected(name, realm string) bool { return isProtected(name, realm) }
