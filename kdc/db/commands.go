@@ -23,6 +23,7 @@ const (
 	opSetKeys op = "set_keys"
 	opDelete  op = "delete"
 	opSetLock op = "set_lock"
+	opImport  op = "import"
 )
 
 // command is one entry of the Raft log. It carries only sealed key
@@ -50,6 +51,8 @@ type command struct {
 	// Force lets delete remove a protected principal other than the
 	// realm's krbtgt (which can never be deleted).
 	Force bool `json:"force,omitempty"`
+	// Import carries a whole import run (op import, see import.go).
+	Import *importData `json:"import,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

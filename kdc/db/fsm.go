@@ -30,6 +30,9 @@ type record struct {
 	Revision         uint64        `json:"revision"`
 	Locked           bool          `json:"locked,omitempty"`
 	LockedAt         time.Time     `json:"locked_at,omitzero"`
+	Expires          time.Time     `json:"expires,omitzero"`
+	PasswordExpires  time.Time     `json:"password_expires,omitzero"`
+	Policy           string        `json:"policy,omitempty"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -51,6 +54,7 @@ type fsmState struct {
 	records    map[string]*record // canonical name -> record
 	aliases    map[string]string  // alias -> canonical name
 	tombstones map[string]tombstone
+	policies   map[string]PasswordPolicy
 	// keyCheck is the master key check written to snapshots.
 	keyCheck []byte
 }
@@ -60,6 +64,7 @@ func newFSMState() fsmState {
 		records:    map[string]*record{},
 		aliases:    map[string]string{},
 		tombstones: map[string]tombstone{},
+		policies:   map[string]PasswordPolicy{},
 	}
 }
 
@@ -170,6 +175,8 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.delete(c)
 	case opSetLock:
 		p, err = f.setLock(c)
+	case opImport:
+		err = f.importRecords(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}
@@ -489,6 +496,9 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		Revision:         rec.Revision,
 		Locked:           rec.Locked,
 		LockedAt:         rec.LockedAt,
+		Expires:          rec.Expires,
+		PasswordExpires:  rec.PasswordExpires,
+		Policy:           rec.Policy,
 	}, nil
 }
 

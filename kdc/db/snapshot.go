@@ -28,6 +28,9 @@ type snapshotData struct {
 	// KeyCheck is sealed with the master key like meta's, so that a backup
 	// sealed with another key is refused even when it holds no principals.
 	KeyCheck []byte `json:"key_check,omitempty"`
+	// Policies are the password policies (absent in snapshots written
+	// before they existed, which therefore still load).
+	Policies []PasswordPolicy `json:"policies,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -62,6 +65,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		Principals:   recs,
 		Tombstones:   maps.Clone(f.st.tombstones),
 		KeyCheck:     f.st.keyCheck,
+		Policies:     sortedPolicies(f.st.policies),
 	}, persisted: f.persisted}, nil
 }
 
@@ -136,6 +140,12 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 	st.revision = data.Revision
 	st.keyCheck = data.KeyCheck
 	maps.Copy(st.tombstones, data.Tombstones)
+	for _, p := range data.Policies {
+		if err := p.check(); err != nil {
+			return st, nil, err
+		}
+		st.policies[p.Name] = p
+	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
 		if rec == nil {
