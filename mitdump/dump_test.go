@@ -98,6 +98,9 @@ func TestMasterKeyAndSalts(t *testing.T) {
 	if err != nil || !bytes.Equal(fromPW.Key, mk.Key) || fromPW.EType != mk.EType {
 		t.Fatalf("master key from password: %v", err)
 	}
+	if def, err := DefaultMasterKeyFromPassword("masterpw123", "MIT.TEST"); err != nil || !bytes.Equal(def.Key, mk.Key) {
+		t.Fatalf("default master key from password: %v", err)
+	}
 	if _, err := MasterKeyFromPassword("wrong", km); !errors.Is(err, ErrWrongMasterKey) {
 		t.Fatalf("wrong master password: %v", err)
 	}

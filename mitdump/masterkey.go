@@ -89,16 +89,31 @@ func MasterKeyFromPassword(password string, km *Principal) (MasterKey, error) {
 	if err != nil {
 		return MasterKey{}, err
 	}
-	et, err := crypto.GetEtype(int32(kd.EType))
+	mk, err := deriveMasterKey(password, int32(kd.EType), uint32(kd.KVNO), salt)
 	if err != nil {
-		return MasterKey{}, fmt.Errorf("master key enctype %d: %w", kd.EType, err)
+		return MasterKey{}, err
+	}
+	return mk, mk.Check(km)
+}
+
+// DefaultMasterKeyFromPassword derives the master key that `kdb5_util
+// create` makes from password for realm with MIT's defaults
+// (aes256-cts-hmac-sha1-96, kvno 1, the default salt of K/M@REALM), for
+// when no K/M record is at hand to check it against.
+func DefaultMasterKeyFromPassword(password, realm string) (MasterKey, error) {
+	return deriveMasterKey(password, etypeID.AES256_CTS_HMAC_SHA1_96, 1, []byte(realm+"KM"))
+}
+
+func deriveMasterKey(password string, etype int32, kvno uint32, salt []byte) (MasterKey, error) {
+	et, err := crypto.GetEtype(etype)
+	if err != nil {
+		return MasterKey{}, fmt.Errorf("master key enctype %d: %w", etype, err)
 	}
 	key, err := et.StringToKey(password, string(salt), et.GetDefaultStringToKeyParams())
 	if err != nil {
 		return MasterKey{}, fmt.Errorf("derive master key: %w", err)
 	}
-	mk := MasterKey{EType: int32(kd.EType), KVNO: uint32(kd.KVNO), Key: key}
-	return mk, mk.Check(km)
+	return MasterKey{EType: etype, KVNO: kvno, Key: key}, nil
 }
 
 // Check verifies mk against km, the K/M record of the dump.

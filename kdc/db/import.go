@@ -318,3 +318,10 @@ func (f *fsm) importRecords(c *command) error {
 	f.st.revision = plan.revision
 	return nil
 }
+
+// SupportedEncType reports whether the database holds keys of enctype
+// etype (importers use it to report what they leave out).
+func SupportedEncType(etype int32) bool {
+	_, ok := supportedEncTypes[etype]
+	return ok
+}
