@@ -78,7 +78,10 @@ func (m *mitRealm) must(name string, args ...string) string {
 	return out
 }
 
-func (m *mitRealm) kadmin(q string) { m.t.Helper(); m.must("kadmin.local", "-r", mitImportRealm, "-q", q) }
+func (m *mitRealm) kadmin(q string) {
+	m.t.Helper()
+	m.must("kadmin.local", "-r", mitImportRealm, "-q", q)
+}
 
 // start runs krb5kdc until stop is called (or the test ends).
 func (m *mitRealm) start() (stop func()) {
