@@ -14,11 +14,12 @@
 //     enctype/length/key format), derivation from the master password with
 //     the K/M principal's salt, and the decryption and encryption of key
 //     data with it (masterkey.go);
-//   - MIT's salt types and the salt bytes each one means (salt.go).
+//   - MIT's salt types and the salt bytes each one means (salt.go);
+//   - the mapping to and from kdcha's import and export (convert.go): which
+//     MIT principals are skipped, which keys are usable, attribute bits.
 //
-// It does not own the kdcha database or what is imported into it (package
-// db and the CLI decide which principals and enctypes are carried over): it
-// is a pure codec with no I/O beyond the reader and writer it is given, so
+// It does not own the kdcha database (package db stores and checks what is
+// imported): it has no I/O beyond the reader and writer it is given, so
 // that it can be fuzzed. It is a package of its own because neither the
 // KDC nor the replicated store should know MIT's on-disk formats.
 //
