@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/mitdump"
 )
 
 func newClusterCommand() *cobra.Command {
@@ -37,7 +38,8 @@ func realmPrincipals(realm string) []db.CreateRequest {
 }
 
 func clusterInit() *cobra.Command {
-	var path string
+	var path, mitDump string
+	var mitKeys mitKeyFlags
 	cmd := &cobra.Command{
 		Use:   "init --config FILE",
 		Short: "Create the realm on the first node: master key, cluster credentials, database, krbtgt",
@@ -46,6 +48,15 @@ func clusterInit() *cobra.Command {
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
+			}
+			var mitReq db.ImportRequest
+			var mitRep mitdump.Report
+			if mitDump != "" {
+				// Checked before the realm exists, so a bad dump leaves nothing.
+				if mitReq, mitRep, err = mitKeys.load(mitDump); err != nil {
+					return err
+				}
+				mitReq.Overwrite = true // the fresh realm's krbtgt gives way to MIT's
 			}
 			if err := ensureCredentials(cfg); err != nil {
 				return err
@@ -60,6 +71,13 @@ func clusterInit() *cobra.Command {
 					return fmt.Errorf("create %s: %w", req.Name, err)
 				}
 			}
+			if mitDump != "" {
+				res, err := m.db.Import(cmd.Context(), mitReq)
+				if err != nil {
+					return fmt.Errorf("import %s: %w", mitDump, err)
+				}
+				printImport(cmd.OutOrStdout(), res, mitRep)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
 			if cfg.clustered() {
 				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s, then on the new node: kdcha cluster join %s --token TOKEN --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
@@ -68,6 +86,8 @@ func clusterInit() *cobra.Command {
 		},
 	}
 	configFlag(cmd, &path)
+	cmd.Flags().StringVar(&mitDump, "import-mit-dump", "", "start the realm from an MIT `kdb5_util dump` (see `kdcha import mit-dump`)")
+	mitKeys.add(cmd)
 	return cmd
 }
 

@@ -48,6 +48,40 @@ func (f *mitKeyFlags) masterKey(km *mitdump.Principal, realm string) (mitdump.Ma
 	return mitdump.MasterKeyFromPassword(pw, km)
 }
 
+// load reads, checks and decrypts an MIT dump into an import request; a
+// malformed dump or a wrong master key fails here, before anything is
+// sent.
+func (f *mitKeyFlags) load(path string) (db.ImportRequest, mitdump.Report, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return db.ImportRequest{}, mitdump.Report{}, err
+	}
+	defer file.Close()
+	d, err := mitdump.Parse(file)
+	if err != nil {
+		return db.ImportRequest{}, mitdump.Report{}, fmt.Errorf("%s: %w (nothing imported)", path, err)
+	}
+	realm := ""
+	for _, p := range d.Principals {
+		if r, ok := strings.CutPrefix(p.Name, "K/M@"); ok {
+			realm = r
+		}
+	}
+	km, err := mitdump.FindMasterKey(d, realm)
+	if err != nil {
+		return db.ImportRequest{}, mitdump.Report{}, err
+	}
+	mk, err := f.masterKey(km, realm)
+	if err != nil {
+		return db.ImportRequest{}, mitdump.Report{}, err
+	}
+	req, rep, err := mitdump.ToImport(d, mk, realm)
+	if err != nil {
+		return db.ImportRequest{}, mitdump.Report{}, fmt.Errorf("%s: %w (nothing imported)", path, err)
+	}
+	return req, rep, nil
+}
+
 func newImportCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "import", Short: "Import a realm from another KDC"}
 	var keys mitKeyFlags
@@ -57,32 +91,9 @@ func newImportCommand() *cobra.Command {
 		Short: "Import an MIT `kdb5_util dump` (keys, kvnos, salts, flags, lifetimes, policies) as one atomic write",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := os.Open(args[0])
+			req, rep, err := keys.load(args[0])
 			if err != nil {
 				return err
-			}
-			defer f.Close()
-			d, err := mitdump.Parse(f)
-			if err != nil {
-				return fmt.Errorf("%s: %w (nothing imported)", args[0], err)
-			}
-			realm := ""
-			for _, p := range d.Principals {
-				if r, ok := strings.CutPrefix(p.Name, "K/M@"); ok {
-					realm = r
-				}
-			}
-			km, err := mitdump.FindMasterKey(d, realm)
-			if err != nil {
-				return err
-			}
-			mk, err := keys.masterKey(km, realm)
-			if err != nil {
-				return err
-			}
-			req, rep, err := mitdump.ToImport(d, mk, realm)
-			if err != nil {
-				return fmt.Errorf("%s: %w (nothing imported)", args[0], err)
 			}
 			req.Overwrite, req.DryRun = overwrite, dryRun
 			res, err := adminClient(cmd).Import(cmd.Context(), req)

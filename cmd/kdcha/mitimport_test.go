@@ -17,19 +17,20 @@ const mitImportRealm = "MIT.TEST"
 // mitRealm is a throwaway MIT realm (database, stash, kdc.conf) in a temp
 // dir, whose krb5kdc listens on a loopback port when started.
 type mitRealm struct {
-	t    *testing.T
-	dir  string
-	port int
+	t     *testing.T
+	realm string
+	dir   string
+	port  int
 }
 
-func newMITRealm(t *testing.T) *mitRealm {
+func newMITRealm(t *testing.T, realm string) *mitRealm {
 	t.Helper()
 	for _, b := range []string{"krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kvno"} {
 		if _, err := exec.LookPath(b); err != nil {
 			t.Skipf("MIT krb5 %s not installed (krb5-kdc, krb5-admin-server, krb5-user)", b)
 		}
 	}
-	m := &mitRealm{t: t, dir: t.TempDir(), port: freePort(t)}
+	m := &mitRealm{t: t, realm: realm, dir: t.TempDir(), port: freePort(t)}
 	conf := fmt.Sprintf(`[libdefaults]
 	default_realm = %[3]s
 	dns_lookup_kdc = false
@@ -46,13 +47,13 @@ func newMITRealm(t *testing.T) *mitRealm {
 	}
 [logging]
 	kdc = FILE:%[1]s/kdc.log
-`, m.dir, m.port, mitImportRealm)
+`, m.dir, m.port, realm)
 	for _, f := range []string{"krb5.conf", "kdc.conf"} {
 		if err := os.WriteFile(filepath.Join(m.dir, f), []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m.must("kdb5_util", "-r", mitImportRealm, "create", "-s", "-P", "master-password-1")
+	m.must("kdb5_util", "-r", realm, "create", "-s", "-P", "master-password-1")
 	return m
 }
 
@@ -80,13 +81,13 @@ func (m *mitRealm) must(name string, args ...string) string {
 
 func (m *mitRealm) kadmin(q string) {
 	m.t.Helper()
-	m.must("kadmin.local", "-r", mitImportRealm, "-q", q)
+	m.must("kadmin.local", "-r", m.realm, "-q", q)
 }
 
 // start runs krb5kdc until stop is called (or the test ends).
 func (m *mitRealm) start() (stop func()) {
 	m.t.Helper()
-	cmd := exec.Command("krb5kdc", "-n", "-r", mitImportRealm)
+	cmd := exec.Command("krb5kdc", "-n", "-r", m.realm)
 	cmd.Env = m.env()
 	if err := cmd.Start(); err != nil {
 		m.t.Fatal(err)
@@ -116,7 +117,7 @@ func (m *mitRealm) start() (stop func()) {
 // reported. Then kdcha exports it, MIT loads it into a fresh realm, and
 // the same passwords and keytab work against MIT again.
 func TestMITDumpImportExport(t *testing.T) {
-	m := newMITRealm(t)
+	m := newMITRealm(t, mitImportRealm)
 	m.kadmin("addpol -minlength 10 -history 3 strong")
 	m.kadmin("addprinc -pw alice-password-1 alice")
 	m.kadmin("addprinc -pw bob-password-12 -policy strong +requires_preauth bob")
@@ -184,7 +185,7 @@ func TestMITDumpImportExport(t *testing.T) {
 	}
 
 	// Back to MIT: a fresh realm (its own master key) loads the export.
-	m2 := newMITRealm(t)
+	m2 := newMITRealm(t, mitImportRealm)
 	out2 := filepath.Join(t.TempDir(), "export.dump")
 	n.kdcha("export", "mit-dump", "-o", out2, "--stash", filepath.Join(m2.dir, "stash"))
 	m2.must("kdb5_util", "-r", mitImportRealm, "load", out2)
@@ -196,5 +197,42 @@ func TestMITDumpImportExport(t *testing.T) {
 	}
 	if out := m2.must("kvno", "-k", svcKT, "host/svc.mit.test"); !strings.Contains(out, "keytab entry valid") {
 		t.Fatalf("kvno -k against MIT after load:\n%s", out)
+	}
+}
+
+// `cluster init --import-mit-dump` starts a new realm from an MIT dump
+// (master password instead of the stash); a malformed dump is refused with
+// its line number before the realm is created.
+func TestClusterInitFromMITDump(t *testing.T) {
+	m := newMITRealm(t, "CLUSTER.TEST")
+	m.kadmin("addprinc -pw alice-password-1 alice")
+	dump := filepath.Join(m.dir, "realm.dump")
+	m.must("kdb5_util", "-r", "CLUSTER.TEST", "dump", dump)
+	pwFile := filepath.Join(m.dir, "master.pw")
+	if err := os.WriteFile(pwFile, []byte("master-password-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newClusterNode(t, t.TempDir(), "n1")
+
+	raw, _ := os.ReadFile(dump)
+	bad := filepath.Join(m.dir, "bad.dump")
+	lines := strings.SplitAfter(string(raw), "\n")
+	lines[2] = strings.Replace(lines[2], ";", "", 1)
+	os.WriteFile(bad, []byte(strings.Join(lines, "")), 0o600)
+	out, err := n.kdcha(t, "", "cluster", "init", "--config", n.cfgPath, "--import-mit-dump", bad, "--master-password-file", pwFile)
+	if err == nil || !strings.Contains(out, "line 3:") {
+		t.Fatalf("init with a malformed dump: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(n.dir, "data")); !os.IsNotExist(err) {
+		t.Fatalf("a refused init left a data dir: %v", err)
+	}
+
+	out = n.must(t, "", "cluster", "init", "--config", n.cfgPath, "--import-mit-dump", dump, "--master-password-file", pwFile)
+	if !strings.Contains(out, "replaced: krbtgt/CLUSTER.TEST@CLUSTER.TEST") {
+		t.Fatalf("init summary:\n%s", out)
+	}
+	n.start(t)
+	if err := n.kinit(t, "alice", "alice-password-1"); err != nil {
+		t.Fatal(err)
 	}
 }
