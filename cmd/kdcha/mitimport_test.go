@@ -168,6 +168,8 @@ func TestMITDumpImportExport(t *testing.T) {
 		Attributes       map[string]bool `json:"attributes"`
 		MaxLife          time.Duration   `json:"max_life"`
 		MaxRenewableLife time.Duration   `json:"max_renewable_life"`
+		PasswordExpires  time.Time       `json:"password_expires"`
+		Policy           string          `json:"policy"`
 	}
 	for _, c := range []struct {
 		name string
@@ -180,7 +182,10 @@ func TestMITDumpImportExport(t *testing.T) {
 	if !carol.Attributes["disallow_forwardable"] || carol.MaxLife != 2*time.Hour || carol.MaxRenewableLife != 72*time.Hour {
 		t.Errorf("carol: %+v", carol)
 	}
-	if !bob.Attributes["requires_preauth"] {
+	if dave.PasswordExpires.Year() != 2020 {
+		t.Errorf("dave's expired password: %+v", dave)
+	}
+	if !bob.Attributes["requires_preauth"] || bob.Policy != "strong" {
 		t.Errorf("bob: %+v", bob)
 	}
 
