@@ -168,3 +168,39 @@ func TestImportProtected(t *testing.T) {
 	}
 	assertTGSInvariant(t, h.f)
 }
+
+// FuzzFSMImport applies arbitrary import commands: each is applied whole
+// (every principal it names is then stored with its kvno) or refused
+// with the state unchanged, and the realm's krbtgt invariant holds.
+func FuzzFSMImport(f *testing.F) {
+	mk, err := CreateMasterKey(f.TempDir() + "/master.key")
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed := newHarness(f, mk)
+	f.Add(seed.encode(&command{Op: opImport, Name: "run", Import: &importData{Overwrite: true,
+		Policies:   []PasswordPolicy{{Name: "p", MinLength: 8}},
+		Principals: []*record{{Name: realmTGS, KVNO: 4, Keys: seed.keys(realmTGS, 4)}, {Name: "bob@" + testRealm, KVNO: 2, Keys: seed.keys("bob@"+testRealm, 2), Policy: "p"}}}}))
+	f.Add(seed.encode(&command{Op: opImport, Name: "run", Import: &importData{
+		Principals: []*record{{Name: alice, KVNO: 1, Keys: seed.keys(alice, 1), PrevKVNO: 1}}}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := newHarness(t, mk)
+		h.mustApply(h.create(realmTGS, 1))
+		before := h.state()
+		res := h.applyBytes(data)
+		c, derr := decodeCommand(data)
+		if res.Err != nil || derr != nil || c.Op != opImport {
+			if c != nil && c.Op == opImport && h.state() != before {
+				t.Fatalf("refused import changed the state: %v", res.Err)
+			}
+		} else {
+			for _, r := range c.Import.Principals {
+				p, ok := h.f.index.Lookup(r.Name)
+				if !ok || p.KVNO() != r.KVNO {
+					t.Fatalf("accepted import lacks %s at kvno %d", r.Name, r.KVNO)
+				}
+			}
+		}
+		assertTGSInvariant(t, h.f)
+	})
+}
