@@ -84,6 +84,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/principal/rekey", s.rekey)
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
 	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
+	s.registerMigration()
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)

@@ -20,6 +20,9 @@ type PrincipalInfo struct {
 	Modified         time.Time     `json:"modified"`
 	Revision         uint64        `json:"revision"`
 	Locked           bool          `json:"locked,omitempty"`
+	Expires          time.Time     `json:"expires,omitzero"`
+	PasswordExpires  time.Time     `json:"password_expires,omitzero"`
+	Policy           string        `json:"policy,omitempty"`
 }
 
 func infoOf(p *db.Principal) PrincipalInfo {
@@ -34,6 +37,9 @@ func infoOf(p *db.Principal) PrincipalInfo {
 		Modified:         p.Modified,
 		Revision:         p.Revision,
 		Locked:           p.Locked,
+		Expires:          p.Expires,
+		PasswordExpires:  p.PasswordExpires,
+		Policy:           p.Policy,
 	}
 	for _, k := range p.Keys {
 		info.EncTypes = append(info.EncTypes, encTypeName(k.EType))

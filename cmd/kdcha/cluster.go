@@ -16,6 +16,7 @@ import (
 	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/mitdump"
 )
 
 func newClusterCommand() *cobra.Command {
@@ -41,7 +42,8 @@ func realmPrincipals(realm string) []db.CreateRequest {
 }
 
 func clusterInit() *cobra.Command {
-	var path string
+	var path, mitDump string
+	var mitKeys mitKeyFlags
 	cmd := &cobra.Command{
 		Use:   "init --config FILE",
 		Short: "Create the realm on the first node: master key, cluster credentials, database, krbtgt",
@@ -50,6 +52,15 @@ func clusterInit() *cobra.Command {
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
+			}
+			var mitReq db.ImportRequest
+			var mitRep mitdump.Report
+			if mitDump != "" {
+				// Checked before the realm exists, so a bad dump leaves nothing.
+				if mitReq, mitRep, err = mitKeys.load(mitDump); err != nil {
+					return err
+				}
+				mitReq.Overwrite = true // the fresh realm's krbtgt gives way to MIT's
 			}
 			if err := ensureCredentials(cfg); err != nil {
 				return err
@@ -67,6 +78,13 @@ func clusterInit() *cobra.Command {
 			if err := m.moveCAKey(cmd.Context()); err != nil {
 				return err
 			}
+			if mitDump != "" {
+				res, err := m.db.Import(cmd.Context(), mitReq)
+				if err != nil {
+					return fmt.Errorf("import %s: %w", mitDump, err)
+				}
+				printImport(cmd.OutOrStdout(), res, mitRep)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
 			if cfg.clustered() {
 				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s > token, then on the new node: kdcha cluster join %s --token-file token --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
@@ -75,6 +93,8 @@ func clusterInit() *cobra.Command {
 		},
 	}
 	configFlag(cmd, &path)
+	cmd.Flags().StringVar(&mitDump, "import-mit-dump", "", "start the realm from an MIT `kdb5_util dump` (see `kdcha import mit-dump`)")
+	mitKeys.add(cmd)
 	return cmd
 }
 

@@ -27,6 +27,7 @@ const (
 	opAddToken op = "add_token"
 	opUseToken op = "use_token"
 	opSetCAKey op = "set_ca_key"
+	opImport   op = "import"
 )
 
 // command is one entry of the Raft log. It carries only sealed key
@@ -64,6 +65,8 @@ type command struct {
 	CAKey []byte `json:"ca_key,omitempty"`
 	// ClusterCA is the payload of the credentials rotation commands.
 	ClusterCA *caChange `json:"cluster_ca,omitempty"`
+	// Import carries a whole import run (op import, see import.go).
+	Import *importData `json:"import,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

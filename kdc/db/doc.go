@@ -40,7 +40,10 @@
 //     ID, join intent; Initialized tells whether a dir holds a database)
 //     and the admin operations (db.go, meta.go, initialized.go, admin.go),
 //     and new private files written whole or not at all (files.go);
-//   - MIT keytab export (keytab.go).
+//   - MIT keytab export (keytab.go);
+//   - importing whole principals (keys with their kvnos and salts) as one
+//     atomic Raft entry per run, and password policies (import.go,
+//     policy.go).
 //
 // It does not own: the KDC protocol (package kdc), the admin API and CLI,
 // lockout counting (node-local in the KDC; only lock/unlock transitions,

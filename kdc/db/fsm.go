@@ -30,6 +30,9 @@ type record struct {
 	Revision         uint64        `json:"revision"`
 	Locked           bool          `json:"locked,omitempty"`
 	LockedAt         time.Time     `json:"locked_at,omitzero"`
+	Expires          time.Time     `json:"expires,omitzero"`
+	PasswordExpires  time.Time     `json:"password_expires,omitzero"`
+	Policy           string        `json:"policy,omitempty"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -51,6 +54,7 @@ type fsmState struct {
 	records    map[string]*record // canonical name -> record
 	aliases    map[string]string  // alias -> canonical name
 	tombstones map[string]tombstone
+	policies   map[string]PasswordPolicy
 	// keyCheck is the master key check written to snapshots.
 	keyCheck []byte
 	// mk are the realm's master key versions (rotate.go).
@@ -70,6 +74,7 @@ func newFSMState() fsmState {
 		tombstones: map[string]tombstone{},
 		mk:         initialMasterKeys(),
 		tokens:     map[string]joinToken{},
+		policies:   map[string]PasswordPolicy{},
 	}
 }
 
@@ -195,6 +200,8 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.setCAKey(c)
 	case opClusterCAAdd, opClusterCAAck, opClusterCADrop:
 		err = f.applyClusterCA(c)
+	case opImport:
+		err = f.importRecords(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}
@@ -517,6 +524,9 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		Revision:         rec.Revision,
 		Locked:           rec.Locked,
 		LockedAt:         rec.LockedAt,
+		Expires:          rec.Expires,
+		PasswordExpires:  rec.PasswordExpires,
+		Policy:           rec.Policy,
 	}, nil
 }
 

@@ -50,6 +50,14 @@ type Principal struct {
 	// that the KDC can let a lockout expire after a configured duration
 	// without another replicated write.
 	LockedAt time.Time `json:"locked_at,omitzero"`
+	// Expires is when the principal itself expires (MIT's principal
+	// expiration); zero means never.
+	Expires time.Time `json:"expires,omitzero"`
+	// PasswordExpires is when its password expires; zero means never.
+	PasswordExpires time.Time `json:"password_expires,omitzero"`
+	// Policy names the PasswordPolicy attached to the principal ("" for
+	// none).
+	Policy string `json:"policy,omitempty"`
 }
 
 // Key is one long-term key of a principal.

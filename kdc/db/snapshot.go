@@ -37,6 +37,9 @@ type snapshotData struct {
 	// ClusterTrust is the credentials rotation state (catrust.go); absent
 	// for a cluster that never rotated.
 	ClusterTrust *clusterTrust `json:"cluster_trust,omitempty"`
+	// Policies are the password policies (absent in snapshots written
+	// before they existed, which therefore still load).
+	Policies []PasswordPolicy `json:"policies,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -80,6 +83,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		JoinTokens:   f.tokenList(),
 		CAKey:        f.st.caKey,
 		ClusterTrust: f.st.trust.snapshot(),
+		Policies:     sortedPolicies(f.st.policies),
 	}, persisted: f.persisted}, nil
 }
 
@@ -179,6 +183,12 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 			return st, nil, err
 		}
 		st.trust = *data.ClusterTrust
+	}
+	for _, p := range data.Policies {
+		if err := p.check(); err != nil {
+			return st, nil, err
+		}
+		st.policies[p.Name] = p
 	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
