@@ -44,12 +44,12 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
 		echo "-- $pkg $target"
 		corpus="$pkg/testdata/fuzz/$target"
-		before=$(ls "$corpus" 2>/dev/null | wc -l)
+		before=$(find "$corpus" -type f 2>/dev/null | wc -l || true)
 		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/kdcha-fuzz.log 2>&1; then
 			# Go 1.26's fuzz coordinator can report its own -fuzztime deadline
 			# as a failure (golang/go#75804, fixed in Go 1.27). A real failure
 			# always writes its input to testdata/fuzz; only that one fails.
-			after=$(ls "$corpus" 2>/dev/null | wc -l)
+			after=$(find "$corpus" -type f 2>/dev/null | wc -l || true)
 			if [ "$after" -eq "$before" ] && grep -q '^    context deadline exceeded$' /tmp/kdcha-fuzz.log && ! grep -q 'Failing input written' /tmp/kdcha-fuzz.log; then
 				echo "   (ignored: fuzz coordinator deadline race golang/go#75804, no failing input)"
 				continue
