@@ -23,6 +23,26 @@ if ((${#missing[@]})); then
 	fi
 fi
 
+# Heimdal's client tools conflict with krb5-user, so they are unpacked
+# beside it (not installed) for the tests that run Heimdal's kpasswd.
+heimdal_root=${KDCHA_HEIMDAL_ROOT:-/var/cache/kdcha-test/heimdal}
+if [ ! -x "$heimdal_root/usr/bin/kpasswd.heimdal" ] && [ "$(id -u)" -eq 0 ]; then
+	debs=$(mktemp -d)
+	if (cd "$debs" && apt-get download -qq heimdal-clients libkrb5-26-heimdal libasn1-8-heimdal \
+		libgssapi3-heimdal libhcrypto5-heimdal libhdb9-heimdal libheimbase1-heimdal libheimntlm0-heimdal \
+		libhx509-5-heimdal libkadm5clnt7-heimdal libkadm5srv8-heimdal libkafs0-heimdal libotp0-heimdal \
+		libroken19-heimdal libsl0-heimdal libwind0-heimdal >/dev/null 2>&1); then
+		mkdir -p "$heimdal_root"
+		for d in "$debs"/*.deb; do dpkg -x "$d" "$heimdal_root"; done
+	else
+		echo "test.sh: could not download Heimdal's packages; the Heimdal kpasswd tests will skip" >&2
+	fi
+	rm -rf "$debs"
+fi
+if [ -x "$heimdal_root/usr/bin/kpasswd.heimdal" ]; then
+	export KDCHA_HEIMDAL_ROOT=$heimdal_root
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== gofmt"

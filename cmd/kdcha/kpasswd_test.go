@@ -208,13 +208,7 @@ func TestHeimdalKpasswd(t *testing.T) {
 func TestKpasswdThroughVIP(t *testing.T) {
 	requireMITKpasswd(t)
 	requireNetns(t)
-	srv := newNamespace(t, "kdchaS")
-	cli := newNamespace(t, "kdchaC")
-	ipCmd(t, "link", "add", "vS"+srv[6:], "netns", srv, "type", "veth", "peer", "name", "vC"+cli[6:], "netns", cli)
-	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.1/24", "dev", "vS"+srv[6:])
-	ipCmd(t, "-n", srv, "link", "set", "vS"+srv[6:], "up")
-	ipCmd(t, "-n", cli, "addr", "add", "192.0.2.2/24", "dev", "vC"+cli[6:])
-	ipCmd(t, "-n", cli, "link", "set", "vC"+cli[6:], "up")
+	srv, cli := newServerClientPair(t)
 
 	n := startDev(t, []string{"ip", "netns", "exec", srv}, "--kdc-addr", "0.0.0.0:8888")
 	if n.kpasswd != "0.0.0.0:8889" {

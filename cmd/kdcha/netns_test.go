@@ -43,6 +43,20 @@ func newNamespace(t *testing.T, prefix string) string {
 	return name
 }
 
+// newServerClientPair makes a server and a client namespace joined by a
+// veth pair: the server is 192.0.2.1 on "vS"+srv[6:], the client 192.0.2.2.
+func newServerClientPair(t *testing.T) (srv, cli string) {
+	t.Helper()
+	srv = newNamespace(t, "kdchaS")
+	cli = newNamespace(t, "kdchaC")
+	ipCmd(t, "link", "add", "vS"+srv[6:], "netns", srv, "type", "veth", "peer", "name", "vC"+cli[6:], "netns", cli)
+	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.1/24", "dev", "vS"+srv[6:])
+	ipCmd(t, "-n", srv, "link", "set", "vS"+srv[6:], "up")
+	ipCmd(t, "-n", cli, "addr", "add", "192.0.2.2/24", "dev", "vC"+cli[6:])
+	ipCmd(t, "-n", cli, "link", "set", "vC"+cli[6:], "up")
+	return srv, cli
+}
+
 // TestVIPAddedAfterStart reproduces the failover case: the KDC listens on a
 // wildcard address, then the VIP is added to its interface. MIT clients
 // connect() their UDP socket to the VIP and drop replies from any other
@@ -51,13 +65,7 @@ func newNamespace(t *testing.T, prefix string) string {
 func TestVIPAddedAfterStart(t *testing.T) {
 	requireMIT(t)
 	requireNetns(t)
-	srv := newNamespace(t, "kdchaS")
-	cli := newNamespace(t, "kdchaC")
-	ipCmd(t, "link", "add", "vS"+srv[6:], "netns", srv, "type", "veth", "peer", "name", "vC"+cli[6:], "netns", cli)
-	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.1/24", "dev", "vS"+srv[6:])
-	ipCmd(t, "-n", srv, "link", "set", "vS"+srv[6:], "up")
-	ipCmd(t, "-n", cli, "addr", "add", "192.0.2.2/24", "dev", "vC"+cli[6:])
-	ipCmd(t, "-n", cli, "link", "set", "vC"+cli[6:], "up")
+	srv, cli := newServerClientPair(t)
 
 	n := startDev(t, []string{"ip", "netns", "exec", srv}, "--kdc-addr", "0.0.0.0:8888")
 	ipCmd(t, "-n", srv, "addr", "add", "192.0.2.10/32", "dev", "vS"+srv[6:])
