@@ -40,10 +40,10 @@ type Store interface {
 // Cluster is what the API needs for cluster administration.
 type Cluster interface {
 	// NodeStatus returns the whole node at a glance: KDC, cluster role,
-	// VRRP instances and health (JSON-encodable).
-	NodeStatus(ctx context.Context) (any, error)
-	// Status returns the cluster as this node sees it (JSON-encodable).
-	Status(ctx context.Context) (any, error)
+	// VRRP instances and health.
+	NodeStatus(ctx context.Context) (NodeStatus, error)
+	// Status returns the cluster as this node sees it.
+	Status(ctx context.Context) (ClusterStatus, error)
 	// Leave removes this node from the cluster.
 	Leave(ctx context.Context) error
 	// Remove removes another node (for example a dead one) from the

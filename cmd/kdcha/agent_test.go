@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kdcha/kdcha/node"
 )
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -89,7 +91,7 @@ metrics:
 		t.Fatalf("agent not ready:\n%s", logs)
 	}
 	krb5conf := filepath.Join(dir, "krb5.conf")
-	os.WriteFile(krb5conf, []byte(devKrb5Conf("AGENT.TEST", kdcAddr, kpasswdAddr)), 0o644)
+	os.WriteFile(krb5conf, []byte(node.DevKrb5Conf("AGENT.TEST", kdcAddr, kpasswdAddr)), 0o644)
 	n := &devNode{t: t, dir: dir, logs: logs, env: append(os.Environ(),
 		"KRB5_CONFIG="+krb5conf,
 		"KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache"),

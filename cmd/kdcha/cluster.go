@@ -17,6 +17,7 @@ import (
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/mitdump"
+	"github.com/kdcha/kdcha/node"
 )
 
 func newClusterCommand() *cobra.Command {
@@ -30,17 +31,6 @@ func configFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVarP(path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
 }
 
-// realmPrincipals are created with every new realm: the TGS, the
-// principal of the agents' own health probe (which exercises preauth) and
-// the password-change service's.
-func realmPrincipals(realm string) []db.CreateRequest {
-	return []db.CreateRequest{
-		{Name: "krbtgt/" + realm, RandomKey: true},
-		{Name: probePrincipal, RandomKey: true, Attributes: &db.Attributes{RequiresPreauth: true}},
-		changePWRequest,
-	}
-}
-
 func clusterInit() *cobra.Command {
 	var path, mitDump string
 	var mitKeys mitKeyFlags
@@ -49,7 +39,7 @@ func clusterInit() *cobra.Command {
 		Short: "Create the realm on the first node: master key, cluster credentials, database, krbtgt",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := node.LoadConfig(path)
 			if err != nil {
 				return err
 			}
@@ -62,31 +52,31 @@ func clusterInit() *cobra.Command {
 				}
 				mitReq.Overwrite = true // the fresh realm's krbtgt gives way to MIT's
 			}
-			if err := ensureCredentials(cfg); err != nil {
+			if err := node.EnsureCredentials(cfg); err != nil {
 				return err
 			}
-			m, err := openMember(cfg, quietLogger(), memberInit, nil)
+			m, err := node.OpenMember(cfg, quietLogger(), node.InitRealm, nil)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			for _, req := range realmPrincipals(cfg.Realm) {
-				if _, err := m.db.Create(cmd.Context(), req); err != nil {
+			for _, req := range node.RealmPrincipals(cfg.Realm) {
+				if _, err := m.DB().Create(cmd.Context(), req); err != nil {
 					return fmt.Errorf("create %s: %w", req.Name, err)
 				}
 			}
-			if err := m.moveCAKey(cmd.Context()); err != nil {
+			if err := m.MoveCAKey(cmd.Context()); err != nil {
 				return err
 			}
 			if mitDump != "" {
-				res, err := m.db.Import(cmd.Context(), mitReq)
+				res, err := m.DB().Import(cmd.Context(), mitReq)
 				if err != nil {
 					return fmt.Errorf("import %s: %w", mitDump, err)
 				}
 				printImport(cmd.OutOrStdout(), res, mitRep)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "realm %s created in %s\nstart the node with: kdcha agent --config %s\n", cfg.Realm, cfg.Node.DataDir, path)
-			if cfg.clustered() {
+			if cfg.Clustered() {
 				fmt.Fprintf(cmd.OutOrStdout(), "add nodes with: kdcha cluster token --config %s > token, then on the new node: kdcha cluster join %s --token-file token --config FILE\n", path, cfg.Cluster.WithDefaults().Advertise)
 			}
 			return nil
@@ -116,11 +106,11 @@ presented to any member; the cluster stores only its hash.`,
 			}
 			client := adminClient(cmd)
 			if cmd.Flags().Changed("config") {
-				cfg, err := loadConfig(path)
+				cfg, err := node.LoadConfig(path)
 				if err != nil {
 					return err
 				}
-				if !cfg.clustered() {
+				if !cfg.Clustered() {
 					return errors.New("cluster.listen is not set in the config: this node is not part of a cluster")
 				}
 				client = admin.NewClient(cfg.Node.AdminSocket)
@@ -149,11 +139,11 @@ writes them under data_dir. Then start the agent: it adds itself to the
 cluster and catches up from a snapshot.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := node.LoadConfig(path)
 			if err != nil {
 				return err
 			}
-			if !cfg.clustered() {
+			if !cfg.Clustered() {
 				return errors.New("cluster.listen is not set in the config: set this node's cluster address first")
 			}
 			switch {
@@ -170,27 +160,27 @@ cluster and catches up from a snapshot.`,
 			if token == "" {
 				return errors.New("give the join token with --token-file FILE or --token - (stdin), from `kdcha cluster token` on a member")
 			}
-			if ok, err := db.Initialized(cfg.dbDir()); err != nil || ok {
+			if ok, err := db.Initialized(cfg.DBDir()); err != nil || ok {
 				return fmt.Errorf("%s already holds a database: a node joins with an empty data_dir", cfg.Node.DataDir)
 			}
-			if _, err := os.Stat(cfg.masterKeyPath()); err == nil {
-				return fmt.Errorf("master key %s already exists: a node joins with an empty data_dir", cfg.masterKeyPath())
+			if _, err := os.Stat(cfg.MasterKeyPath()); err == nil {
+				return fmt.Errorf("master key %s already exists: a node joins with an empty data_dir", cfg.MasterKeyPath())
 			}
 			ccfg := cfg.Cluster.WithDefaults()
-			_, adm, err := cluster.JoinCluster(cmd.Context(), args[0], token, cfg.Node.Name, ccfg.Advertise, cfg.credentialsDir(), ccfg.RequestTimeout)
+			_, adm, err := cluster.JoinCluster(cmd.Context(), args[0], token, cfg.Node.Name, ccfg.Advertise, cfg.CredentialsDir(), ccfg.RequestTimeout)
 			if err != nil {
 				return fmt.Errorf("join %s: %w", args[0], err)
 			}
 			if adm.Realm != cfg.Realm {
 				return fmt.Errorf("the cluster at %s serves realm %s, the config says %s", args[0], adm.Realm, cfg.Realm)
 			}
-			if err := os.MkdirAll(filepath.Dir(cfg.masterKeyPath()), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Dir(cfg.MasterKeyPath()), 0o700); err != nil {
 				return err
 			}
-			if err := db.WriteSecretFile(cfg.masterKeyPath(), adm.MasterKey); err != nil {
+			if err := db.WriteSecretFile(cfg.MasterKeyPath(), adm.MasterKey); err != nil {
 				return fmt.Errorf("write master key: %w", err)
 			}
-			if err := db.WriteSecretFile(cfg.seedFile(), []byte(args[0]+"\n")); err != nil && !errors.Is(err, fs.ErrExist) {
+			if err := db.WriteSecretFile(cfg.SeedFile(), []byte(args[0]+"\n")); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "joined realm %s through %s; start the node with: kdcha agent --config %s\n", adm.Realm, args[0], path)
@@ -240,7 +230,7 @@ func clusterStatus() *cobra.Command {
 		Short: "Show members, leader, term, commit/applied index and each member's lag",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var v clusterView
+			var v admin.ClusterStatus
 			if err := adminClient(cmd).ClusterStatus(cmd.Context(), &v); err != nil {
 				return err
 			}
@@ -309,7 +299,7 @@ func clusterRestore() *cobra.Command {
 		Short: "Create a new cluster (its first node) from a backup; needs the realm's master key stash at its configured path",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := node.LoadConfig(path)
 			if err != nil {
 				return err
 			}
@@ -318,18 +308,18 @@ func clusterRestore() *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			if _, err := os.Stat(cfg.masterKeyPath()); err != nil {
-				return fmt.Errorf("restore needs the realm's master key stash at %s (copy it from a node of the old cluster): %w", cfg.masterKeyPath(), err)
+			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
+				return fmt.Errorf("restore needs the realm's master key stash at %s (copy it from a node of the old cluster): %w", cfg.MasterKeyPath(), err)
 			}
-			if err := ensureCredentials(cfg); err != nil {
+			if err := node.EnsureCredentials(cfg); err != nil {
 				return err
 			}
-			m, err := openMember(cfg, quietLogger(), memberRestore, f)
+			m, err := node.OpenMember(cfg, quietLogger(), node.RestoreRealm, f)
 			if err != nil {
 				return err
 			}
-			n := len(m.db.List())
-			if err := m.moveCAKey(cmd.Context()); err != nil {
+			n := len(m.DB().List())
+			if err := m.MoveCAKey(cmd.Context()); err != nil {
 				m.Close()
 				return err
 			}
@@ -344,26 +334,9 @@ func clusterRestore() *cobra.Command {
 	return cmd
 }
 
-// ensureCredentials creates the cluster CA and this node's certificate for
-// a new cluster (init, restore), reusing ones a failed earlier attempt left.
-// A node that joined another cluster must not found a new one with them.
-func ensureCredentials(cfg *agentConfig) error {
-	if !cfg.clustered() {
-		return nil
-	}
-	if _, err := os.Stat(cfg.seedFile()); err == nil {
-		return fmt.Errorf("this node joined a cluster (%s exists): it cannot start a new one; use an empty data_dir", cfg.seedFile())
-	}
-	if _, err := cluster.Load(cfg.credentialsDir()); err == nil {
-		return nil
-	}
-	_, err := cluster.CreateCluster(cfg.credentialsDir(), cfg.Node.Name)
-	return err
-}
-
 // quietLogger is for one-shot commands: errors only (a one-node Raft's
 // "starting election" warning at every init is noise there).
-func quietLogger() *slog.Logger { return newLogger(slog.LevelError) }
+func quietLogger() *slog.Logger { return node.NewLogger(slog.LevelError) }
 
 func clusterRotateCredentials() *cobra.Command {
 	return &cobra.Command{

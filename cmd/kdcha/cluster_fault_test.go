@@ -242,7 +242,7 @@ func leaderOf(nodes []*clusterNode, live map[*clusterNode]bool) *clusterNode {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		var v clusterView
+		var v admin.ClusterStatus
 		err := admin.NewClient(filepath.Join(n.dir, "admin.sock")).ClusterStatus(ctx, &v)
 		cancel()
 		if err != nil || v.Self.LeaderID == "" {

@@ -336,7 +336,7 @@ func TestClusterRefusesForeignCredentials(t *testing.T) {
 	if _, ok := listKVNOs(t, a1)["intruder@CLUSTER.TEST"]; ok {
 		t.Errorf("cluster B's principal reached cluster A")
 	}
-	if got := x.status(t).Self; got.Principals != 0 || slices.ContainsFunc(got.Members, func(m db.Member) bool { return m.ID == "a1" }) {
+	if got := x.status(t).Self; got.Principals != 0 || slices.ContainsFunc(got.Members, func(m admin.RaftMember) bool { return m.ID == "a1" }) {
 		t.Errorf("the foreign node got cluster A's data or configuration: %+v", got)
 	}
 	if strings.Contains(a1.logs.String(), "admitting a node") {

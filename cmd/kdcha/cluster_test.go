@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/node"
 )
 
 // clusterNode is one `kdcha agent` of a loopback cluster.
@@ -118,9 +121,9 @@ func (n *clusterNode) signal(sig syscall.Signal) {
 }
 
 // status returns the node's cluster view.
-func (n *clusterNode) status(t *testing.T) clusterView {
+func (n *clusterNode) status(t *testing.T) admin.ClusterStatus {
 	t.Helper()
-	var v clusterView
+	var v admin.ClusterStatus
 	out := n.must(t, "", "cluster", "status", "--json")
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("cluster status --json: %v\n%s", err, out)
@@ -131,7 +134,7 @@ func (n *clusterNode) status(t *testing.T) clusterView {
 // kinit authenticates against this node's own KDC with the MIT client.
 func (n *clusterNode) kinit(t *testing.T, user, password string) error {
 	conf := filepath.Join(n.dir, "krb5.conf")
-	os.WriteFile(conf, []byte(devKrb5Conf("CLUSTER.TEST", n.kdcAddr, n.kpasswdAddr)), 0o644)
+	os.WriteFile(conf, []byte(node.DevKrb5Conf("CLUSTER.TEST", n.kdcAddr, n.kpasswdAddr)), 0o644)
 	cmd := exec.Command("kinit", user+"@CLUSTER.TEST")
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+filepath.Join(n.dir, "ccache"))
 	cmd.Stdin = strings.NewReader(password + "\n")

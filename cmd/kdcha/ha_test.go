@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kdcha/kdcha/node"
 )
 
 // haLAN is a test network: a bridge in its own namespace, KDC node
@@ -207,7 +209,7 @@ func (l *haLAN) clientNeighMAC() string {
 func (l *haLAN) clientKinit() error {
 	conf := filepath.Join(l.dir, "krb5.conf")
 	if _, err := os.Stat(conf); err != nil {
-		os.WriteFile(conf, []byte(devKrb5Conf("HA.TEST", testVIP+":88", testVIP+":464")), 0o644)
+		os.WriteFile(conf, []byte(node.DevKrb5Conf("HA.TEST", testVIP+":88", testVIP+":464")), 0o644)
 	}
 	cmd := exec.Command("ip", "netns", "exec", l.client, "kinit", "hauser@HA.TEST")
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+filepath.Join(l.dir, "ccache"))

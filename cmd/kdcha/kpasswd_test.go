@@ -18,6 +18,7 @@ import (
 
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/kpasswd"
+	"github.com/kdcha/kdcha/node"
 )
 
 func requireMITKpasswd(t *testing.T) {
@@ -130,7 +131,7 @@ func TestGokrb5Kpasswd(t *testing.T) {
 func (n *clusterNode) kpasswd(t *testing.T, user, oldPW, newPW string) (string, error) {
 	t.Helper()
 	conf := filepath.Join(n.dir, "krb5.conf")
-	if err := os.WriteFile(conf, []byte(devKrb5Conf("CLUSTER.TEST", n.kdcAddr, n.kpasswdAddr)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(node.DevKrb5Conf("CLUSTER.TEST", n.kdcAddr, n.kpasswdAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("kpasswd", user+"@CLUSTER.TEST")

@@ -1,8 +1,8 @@
 // Command kdcha runs a highly available Kerberos KDC node and administers it.
 //
-// This package is the composition root: it parses flags and configuration,
-// wires the kdc, kdc/db and admin packages together and runs them. It holds
-// no protocol logic of its own.
+// This package holds the cobra commands: they parse flags and call the node
+// package (the agent's runtime) or the admin client. It holds no node logic
+// of its own.
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/node"
 )
 
 func main() {
@@ -27,9 +28,6 @@ func main() {
 	}
 }
 
-// defaultAdminSocket is where a production node serves its admin API.
-const defaultAdminSocket = "/run/kdcha/admin.sock"
-
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "kdcha",
@@ -39,7 +37,7 @@ func newRootCommand() *cobra.Command {
 	}
 	socket := os.Getenv("KDCHA_ADMIN_SOCKET")
 	if socket == "" {
-		socket = defaultAdminSocket
+		socket = node.DefaultAdminSocket
 	}
 	root.PersistentFlags().String("admin-socket", socket, "admin API socket of the local node (env KDCHA_ADMIN_SOCKET)")
 	root.AddCommand(newDevCommand(), newAgentCommand(), newCheckConfigCommand(), newClusterCommand(), newPrincipalCommand(), newKeytabCommand(), newProbeCommand(), newRealmCommand(), newStatusCommand(), newBenchCommand(), newVersionCommand(), newImportCommand(), newExportCommand())

@@ -1,113 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kdcha/kdcha/health"
-	"github.com/kdcha/kdcha/kdc/db"
-	"github.com/kdcha/kdcha/vrrp"
+	"github.com/kdcha/kdcha/admin"
 )
-
-// nodeView is what `kdcha status` shows: one node at a glance.
-type nodeView struct {
-	Node    string            `json:"node"`
-	Realm   string            `json:"realm"`
-	KDC     []string          `json:"kdc"`
-	Cluster *db.ClusterStatus `json:"cluster,omitempty"`
-	VRRP    []instanceView    `json:"vrrp"`
-	Health  *healthView       `json:"health,omitempty"`
-}
-
-type instanceView struct {
-	Name     string    `json:"name"`
-	State    string    `json:"state"`
-	Priority uint8     `json:"priority"`
-	Master   string    `json:"master,omitempty"`
-	Since    time.Time `json:"since"`
-	// Dropped are peers whose adverts this instance cannot use (an
-	// authentication type mismatch): a likely split brain.
-	Dropped []droppedView `json:"dropped,omitempty"`
-}
-
-type droppedView struct {
-	Reason string    `json:"reason"`
-	From   string    `json:"from"`
-	Count  uint64    `json:"count"`
-	Last   time.Time `json:"last"`
-}
-
-type healthView struct {
-	Delta   int         `json:"delta"`
-	Fault   bool        `json:"fault"`
-	Pending bool        `json:"pending"`
-	Reason  string      `json:"reason,omitempty"`
-	Checks  []checkView `json:"checks"`
-}
-
-type checkView struct {
-	Name      string    `json:"name"`
-	State     string    `json:"state"`
-	Since     time.Time `json:"since"`
-	Failures  int       `json:"failures"`
-	LastError string    `json:"last_error,omitempty"`
-}
-
-// liveStatus holds what the failover services publish once they run, for
-// the status API (which starts before them).
-type liveStatus struct {
-	kdc       atomic.Pointer[[]string]
-	instances atomic.Pointer[[]*vrrp.Instance]
-	runner    atomic.Pointer[health.Runner]
-}
-
-// NodeStatus implements admin.Cluster.
-func (m *member) NodeStatus(context.Context) (any, error) {
-	v := nodeView{Realm: m.db.Realm()}
-	if cs, err := m.db.ClusterStatus(); err == nil {
-		v.Cluster = &cs
-		v.Node = cs.NodeID
-	}
-	if m.live == nil {
-		return v, nil
-	}
-	if a := m.live.kdc.Load(); a != nil {
-		v.KDC = *a
-	}
-	if ins := m.live.instances.Load(); ins != nil {
-		for _, in := range *ins {
-			st := in.Status()
-			iv := instanceView{Name: in.Name(), State: st.State.String(), Priority: st.Priority, Since: st.Since}
-			if st.Master.IsValid() {
-				iv.Master = st.Master.String()
-			}
-			for _, d := range st.Dropped {
-				iv.Dropped = append(iv.Dropped, droppedView{Reason: d.Reason, From: d.Src.String(), Count: d.Count, Last: d.Last})
-			}
-			v.VRRP = append(v.VRRP, iv)
-		}
-	}
-	if r := m.live.runner.Load(); r != nil {
-		verdict := r.Verdict()
-		h := &healthView{Delta: verdict.Delta, Fault: verdict.Fault, Pending: verdict.Pending, Reason: verdict.Reason}
-		for _, s := range r.Statuses() {
-			c := checkView{Name: s.Name, State: s.State.String(), Since: s.Since, Failures: s.Failures}
-			if s.LastErr != nil {
-				c.LastError = s.LastErr.Error()
-			}
-			h.Checks = append(h.Checks, c)
-		}
-		v.Health = h
-	}
-	return v, nil
-}
 
 func newStatusCommand() *cobra.Command {
 	var asJSON bool
@@ -116,7 +19,7 @@ func newStatusCommand() *cobra.Command {
 		Short: "Show the local node at a glance: KDC, cluster role, VRRP instances, health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var v nodeView
+			var v admin.NodeStatus
 			if err := adminClient(cmd).NodeStatus(cmd.Context(), &v); err != nil {
 				return err
 			}
@@ -131,7 +34,7 @@ func newStatusCommand() *cobra.Command {
 	return cmd
 }
 
-func printNodeView(w io.Writer, v nodeView) {
+func printNodeView(w io.Writer, v admin.NodeStatus) {
 	fmt.Fprintf(w, "node %s, realm %s, KDC on %s\n", orNone(v.Node), v.Realm, orNone(strings.Join(v.KDC, ", ")))
 	if c := v.Cluster; c != nil {
 		fmt.Fprintf(w, "cluster: %s, term %d, leader %s, applied %d/%d, %d members, %d principals\n",

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kdcha/kdcha/admin"
 )
 
 // TestStatusShowsDroppedAdverts: a peer whose adverts are all dropped (a
@@ -12,9 +14,9 @@ import (
 // status` names it under the instance table.
 func TestStatusShowsDroppedAdverts(t *testing.T) {
 	since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	v := nodeView{Node: "kdc1", Realm: "R", VRRP: []instanceView{{
+	v := admin.NodeStatus{Node: "kdc1", Realm: "R", VRRP: []admin.InstanceStatus{{
 		Name: "VI_KDC", State: "MASTER", Priority: 150, Since: since,
-		Dropped: []droppedView{{Reason: "auth type mismatch", From: "192.0.2.2", Count: 7, Last: since.Add(time.Minute)}},
+		Dropped: []admin.DroppedAdverts{{Reason: "auth type mismatch", From: "192.0.2.2", Count: 7, Last: since.Add(time.Minute)}},
 	}}}
 	var b bytes.Buffer
 	printNodeView(&b, v)

@@ -263,8 +263,8 @@ func (d *DB) Similar(name string, n int) []string { return d.idx.Similar(name, n
 
 // Status describes the node for `kdcha status`.
 type Status struct {
-	// State is the Raft state: "Leader", "Follower", "Candidate", "Shutdown".
-	State string
+	// State is the Raft role.
+	State Role
 	// Leader and LeaderID identify the current leader ("" if none known).
 	Leader, LeaderID string
 	// Revision is the global revision of the last applied change.

@@ -332,8 +332,8 @@ func (n *raftNode) Leader() (addr, id string) {
 	return string(a), string(i)
 }
 
-// State is "Leader", "Follower", "Candidate" or "Shutdown".
-func (n *raftNode) State() string { return n.r.State().String() }
+// State is the node's Raft role.
+func (n *raftNode) State() Role { return roleOf(n.r.State()) }
 
 // Shutdown stops the node and closes its stores. Raft closes the transport
 // itself.

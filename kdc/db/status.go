@@ -21,8 +21,8 @@ type Member struct {
 type ClusterStatus struct {
 	// NodeID is this node's Raft ID.
 	NodeID string
-	// State is "Leader", "Follower", "Candidate" or "Shutdown".
-	State string
+	// State is the Raft role.
+	State Role
 	// LeaderID and LeaderAddress name the leader this node knows ("" if
 	// none).
 	LeaderID, LeaderAddress string
@@ -51,7 +51,7 @@ func (d *DB) ClusterStatus() (ClusterStatus, error) {
 	addr, id := r.LeaderWithID()
 	st := ClusterStatus{
 		NodeID:        d.node.id,
-		State:         r.State().String(),
+		State:         roleOf(r.State()),
 		LeaderID:      string(id),
 		LeaderAddress: string(addr),
 		Term:          r.CurrentTerm(),
@@ -60,7 +60,7 @@ func (d *DB) ClusterStatus() (ClusterStatus, error) {
 		AppliedIndex:  max(r.AppliedIndex(), d.fsm.appliedIndex()),
 		Principals:    d.fsm.count(),
 	}
-	if st.State != raft.Leader.String() {
+	if st.State != RoleLeader {
 		st.LastContact = r.LastContact()
 	}
 	for _, s := range cf.Configuration().Servers {

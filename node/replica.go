@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func (p replicaProbe) Run(context.Context) health.Result {
 	switch {
 	case err != nil:
 		r.Err = err
-	case st.State == "Leader":
+	case st.State == db.RoleLeader:
 	case st.LeaderID == "":
 		r.Err = errors.New("no raft leader known: this replica may miss recent changes")
 	case !st.LastContact.IsZero() && start.Sub(st.LastContact) > p.maxSilence:

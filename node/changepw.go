@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func ensureChangePW(ctx context.Context, d *db.DB, log *slog.Logger) {
 		if _, err := d.Get(db.ChangePasswordPrincipal); err == nil {
 			return
 		}
-		if d.Status().State == "Leader" {
+		if d.Status().State == db.RoleLeader {
 			_, err := d.Create(ctx, changePWRequest)
 			if err == nil {
 				log.Info("created " + db.ChangePasswordPrincipal + " for the password-change service")

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"bytes"
@@ -20,20 +20,20 @@ import (
 	"github.com/kdcha/kdcha/vrrp"
 )
 
-// agentConfig is the one configuration file of a node (`kdcha agent
+// Config is the one configuration file of a node (`kdcha agent
 // --config FILE`). Each part owns its section's type and validation; this
 // file only composes them and reports errors with their line numbers.
-type agentConfig struct {
+type Config struct {
 	// Realm is the Kerberos realm the node serves. Required.
 	Realm string `yaml:"realm"`
 	// Node is this host's identity and local paths.
-	Node nodeConfig `yaml:"node"`
+	Node NodeConfig `yaml:"node"`
 	// Database configures the principal database.
-	Database databaseConfig `yaml:"database"`
+	Database DatabaseConfig `yaml:"database"`
 	// KDC is the embedded KDC.
 	KDC kdc.Config `yaml:"kdc"`
 	// Metrics is the Prometheus endpoint.
-	Metrics metricsConfig `yaml:"metrics"`
+	Metrics MetricsConfig `yaml:"metrics"`
 	// Cluster joins this node to others replicating the database over
 	// mutual TLS; without cluster.listen the node is a cluster of one.
 	Cluster cluster.Config `yaml:"cluster"`
@@ -46,7 +46,11 @@ type agentConfig struct {
 	Notify notify.Config `yaml:"notify"`
 }
 
-type nodeConfig struct {
+// DefaultAdminSocket is where a production node serves its admin API.
+const DefaultAdminSocket = "/run/kdcha/admin.sock"
+
+// NodeConfig is the node section: this host's identity and local paths.
+type NodeConfig struct {
 	// Name identifies the node in the cluster and in notifications.
 	// Default: the host name.
 	Name string `yaml:"name"`
@@ -60,7 +64,8 @@ type nodeConfig struct {
 	LogLevel string `yaml:"log_level"`
 }
 
-type databaseConfig struct {
+// DatabaseConfig is the database section.
+type DatabaseConfig struct {
 	// MasterKeyFile is the realm master key stash (0600). Default
 	// <data_dir>/db/master.key.
 	MasterKeyFile string `yaml:"master_key_file"`
@@ -69,18 +74,20 @@ type databaseConfig struct {
 	EncTypes []string `yaml:"enctypes"`
 }
 
-type metricsConfig struct {
+// MetricsConfig is the metrics section.
+type MetricsConfig struct {
 	// Listen is the address of the /metrics endpoint; empty disables it.
 	// Default 127.0.0.1:9188.
 	Listen string `yaml:"listen"`
 }
 
-func defaultAgentConfig() agentConfig {
+// DefaultConfig is a configuration with every default set and no realm.
+func DefaultConfig() Config {
 	host, _ := os.Hostname()
-	return agentConfig{
-		Node:    nodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: defaultAdminSocket, LogLevel: "info"},
+	return Config{
+		Node:    NodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: DefaultAdminSocket, LogLevel: "info"},
 		KDC:     kdc.DefaultConfig(),
-		Metrics: metricsConfig{Listen: "127.0.0.1:9188"},
+		Metrics: MetricsConfig{Listen: "127.0.0.1:9188"},
 	}
 }
 
@@ -104,7 +111,9 @@ func parseEncTypes(names []string) ([]int32, error) {
 	return out, nil
 }
 
-func (c *agentConfig) validate() error {
+// Validate checks every section and returns all problems at once, each
+// starting with its key path (see LoadConfig).
+func (c *Config) Validate() error {
 	var errs []error
 	if c.Realm == "" {
 		errs = append(errs, errors.New("realm: required"))
@@ -125,14 +134,14 @@ func (c *agentConfig) validate() error {
 		// listens.
 		errs = append(errs, fmt.Errorf("node.admin_socket: %w", err))
 	}
-	if _, err := parseLogLevel(c.Node.LogLevel); err != nil {
+	if _, err := ParseLogLevel(c.Node.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("node.log_level: %w", err))
 	}
 	if _, err := parseEncTypes(c.Database.EncTypes); err != nil {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
 	c.Health.ApplyDefaults()
-	if c.clustered() {
+	if c.Clustered() {
 		if err := c.Cluster.WithDefaults().Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -145,10 +154,10 @@ func (c *agentConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// loadConfig reads, decodes and validates a config file. Unknown keys are
+// LoadConfig reads, decodes and validates a config file. Unknown keys are
 // errors (a typo must not silently fall back to a default), and every error
 // names the file, the line and the key.
-func loadConfig(path string) (*agentConfig, error) {
+func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -157,13 +166,13 @@ func loadConfig(path string) (*agentConfig, error) {
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	cfg := defaultAgentConfig()
+	cfg := DefaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		var lines []string
 		for _, e := range flatten(err) {
 			msg := e.Error()

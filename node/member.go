@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -16,14 +16,16 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/kdc/db"
 )
 
-// member is a node's database and, in cluster mode (cluster.listen set),
-// its mutual-TLS cluster listener carrying Raft and the member RPC.
-type member struct {
-	cfg    *agentConfig
+// Member is a node's database and, in cluster mode (cluster.listen set),
+// its mutual-TLS cluster listener carrying Raft and the member RPC. It
+// implements admin.Cluster.
+type Member struct {
+	cfg    *Config
 	log    *slog.Logger
 	db     *db.DB
 	mux    *cluster.Mux         // nil for a single node
@@ -33,27 +35,33 @@ type member struct {
 	live *liveStatus
 }
 
-func (c *agentConfig) clustered() bool { return c.Cluster.Listen != "" }
+// Clustered reports whether the node replicates with others (cluster.listen
+// set); otherwise it is a cluster of one.
+func (c *Config) Clustered() bool { return c.Cluster.Listen != "" }
 
-func (c *agentConfig) dbDir() string { return filepath.Join(c.Node.DataDir, "db") }
+// DBDir is where the principal database lives.
+func (c *Config) DBDir() string { return filepath.Join(c.Node.DataDir, "db") }
 
-func (c *agentConfig) credentialsDir() string { return filepath.Join(c.Node.DataDir, "cluster") }
+// CredentialsDir holds the node's cluster key, certificate and trusted CAs.
+func (c *Config) CredentialsDir() string { return filepath.Join(c.Node.DataDir, "cluster") }
 
-// seedFile holds the address of the member a node joined through; the
+// SeedFile holds the address of the member a node joined through; the
 // joining agent sends its own admission there until it knows the leader.
-func (c *agentConfig) seedFile() string { return filepath.Join(c.credentialsDir(), "seed") }
+func (c *Config) SeedFile() string { return filepath.Join(c.CredentialsDir(), "seed") }
 
-func (c *agentConfig) masterKeyPath() string {
+// MasterKeyPath is the realm master key stash: database.master_key_file, or
+// its default under the database directory.
+func (c *Config) MasterKeyPath() string {
 	if c.Database.MasterKeyFile != "" {
 		return c.Database.MasterKeyFile
 	}
-	return filepath.Join(c.dbDir(), db.DefaultMasterKeyFile)
+	return filepath.Join(c.DBDir(), db.DefaultMasterKeyFile)
 }
 
-func (c *agentConfig) dbOptions(log *slog.Logger) db.Options {
+func (c *Config) dbOptions(log *slog.Logger) db.Options {
 	etypes, _ := parseEncTypes(c.Database.EncTypes)
 	return db.Options{
-		DataDir:       c.dbDir(),
+		DataDir:       c.DBDir(),
 		Realm:         c.Realm,
 		MasterKeyPath: c.Database.MasterKeyFile,
 		NodeID:        c.Node.Name,
@@ -62,31 +70,31 @@ func (c *agentConfig) dbOptions(log *slog.Logger) db.Options {
 	}
 }
 
-// openMember opens the node's database. mode says what a fresh data dir
-// becomes: memberOpen refuses one, memberInit bootstraps a new realm,
-// memberRestore bootstraps it from a backup.
-func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.Reader) (*member, error) {
-	m := &member{cfg: cfg, log: log, live: &liveStatus{}}
+// OpenMember opens the node's database. mode says what a fresh data dir
+// becomes: OpenExisting refuses one, InitRealm bootstraps a new realm,
+// RestoreRealm bootstraps it from a backup.
+func OpenMember(cfg *Config, log *slog.Logger, mode OpenMode, restore io.Reader) (*Member, error) {
+	m := &Member{cfg: cfg, log: log, live: &liveStatus{}}
 	opts := cfg.dbOptions(log)
 	initialized, err := db.Initialized(opts.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	seed, _ := os.ReadFile(cfg.seedFile())
+	seed, _ := os.ReadFile(cfg.SeedFile())
 	switch {
-	case initialized && mode != memberOpen:
+	case initialized && mode != OpenExisting:
 		return nil, fmt.Errorf("%s already holds a database for realm %s: refusing to initialise it again", cfg.Node.DataDir, cfg.Realm)
-	case !initialized && mode == memberOpen && len(seed) == 0:
+	case !initialized && mode == OpenExisting && len(seed) == 0:
 		return nil, fmt.Errorf("no principal database under %s: run `kdcha cluster init --config FILE` on the first node, or `kdcha cluster join` on the others", cfg.Node.DataDir)
-	case !initialized && mode == memberOpen:
+	case !initialized && mode == OpenExisting:
 		opts.Join, opts.CreateIfMissing = true, true
-	case mode == memberInit:
+	case mode == InitRealm:
 		opts.CreateIfMissing = true
-	case mode == memberRestore:
+	case mode == RestoreRealm:
 		opts.CreateIfMissing, opts.RestoreFrom = true, restore
 	}
-	if cfg.clustered() {
-		creds, err := cluster.Load(cfg.credentialsDir())
+	if cfg.Clustered() {
+		creds, err := cluster.Load(cfg.CredentialsDir())
 		if err != nil {
 			return nil, fmt.Errorf("cluster credentials: %w (run `kdcha cluster init` or `kdcha cluster join`)", err)
 		}
@@ -137,15 +145,24 @@ func openMember(cfg *agentConfig, log *slog.Logger, mode memberMode, restore io.
 	return m, nil
 }
 
-type memberMode int
+// OpenMode says what OpenMember does with a data dir without a database.
+type OpenMode int
 
 const (
-	memberOpen memberMode = iota
-	memberInit
-	memberRestore
+	// OpenExisting opens the database; an empty data dir is an error unless
+	// the node has joined a cluster (`kdcha cluster join`).
+	OpenExisting OpenMode = iota
+	// InitRealm creates a new realm (`kdcha cluster init`).
+	InitRealm
+	// RestoreRealm creates a realm from a backup (`kdcha cluster restore`).
+	RestoreRealm
 )
 
-func (m *member) Close() error {
+// DB is the member's principal database.
+func (m *Member) DB() *db.DB { return m.db }
+
+// Close closes the database and the cluster listener.
+func (m *Member) Close() error {
 	err := m.db.Close()
 	if m.mux != nil {
 		err = errors.Join(err, m.mux.Close())
@@ -157,7 +174,7 @@ func (m *member) Close() error {
 // in it yet (a node that joined and has not been admitted, or one whose
 // admission failed), retrying until ctx ends. The leader is reached through
 // the forwarder, which falls back to the member the node joined through.
-func (m *member) ensureMembership(ctx context.Context) {
+func (m *Member) ensureMembership(ctx context.Context) {
 	if m.mux == nil {
 		return
 	}
@@ -175,7 +192,7 @@ func (m *member) ensureMembership(ctx context.Context) {
 
 // untilDone calls f (bounded by 15 s) every second until it succeeds or
 // ctx ends, logging every tenth failure as "<what>; retrying".
-func (m *member) untilDone(ctx context.Context, what string, f func(context.Context) error) {
+func (m *Member) untilDone(ctx context.Context, what string, f func(context.Context) error) {
 	for attempt := 0; ; attempt++ {
 		callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := f(callCtx)
@@ -194,14 +211,14 @@ func (m *member) untilDone(ctx context.Context, what string, f func(context.Cont
 	}
 }
 
-// moveCAKey moves a cluster CA key found in the credentials directory into
+// MoveCAKey moves a cluster CA key found in the credentials directory into
 // the replicated database, sealed with the master key, and deletes the
 // file. `cluster init` and `cluster restore` leave the key there, and
 // every node of older versions holds one. The database's key is replaced
 // only when it is not this cluster's (a backup of another cluster was
 // restored); a replica that lags may store the same key again, which is
 // harmless.
-func (m *member) moveCAKey(ctx context.Context) error {
+func (m *Member) MoveCAKey(ctx context.Context) error {
 	if m.creds == nil {
 		return nil
 	}
@@ -233,7 +250,7 @@ func isVoter(ms []db.Member, id string) bool {
 }
 
 // collectors are the member's Prometheus metrics.
-func (m *member) collectors() []prometheus.Collector {
+func (m *Member) collectors() []prometheus.Collector {
 	cs := m.db.Collectors()
 	if m.mux != nil {
 		refused := func(pick func(cluster.RefusedStats) uint64, why string) prometheus.Collector {
@@ -256,10 +273,10 @@ func (m *member) collectors() []prometheus.Collector {
 }
 
 // rpcHandler answers other members over the cluster listener.
-type rpcHandler struct{ m *member }
+type rpcHandler struct{ m *Member }
 
 func (h rpcHandler) Forward(ctx context.Context, payload []byte) ([]byte, error) {
-	if st := h.m.db.Status(); st.State != "Leader" {
+	if st := h.m.db.Status(); st.State != db.RoleLeader {
 		return nil, &cluster.NotLeaderError{Leader: st.Leader}
 	}
 	return h.m.db.HandleForwarded(ctx, payload)
@@ -287,7 +304,7 @@ func (h rpcHandler) Admit(ctx context.Context, req cluster.AdmitRequest) (cluste
 	if err := m.db.CheckNewMember(req.NodeID, req.Addr); err != nil {
 		return cluster.Admission{}, fmt.Errorf("%w: %w", cluster.ErrInvalid, err)
 	}
-	key, err := os.ReadFile(m.cfg.masterKeyPath())
+	key, err := os.ReadFile(m.cfg.MasterKeyPath())
 	if err != nil {
 		return cluster.Admission{}, fmt.Errorf("read master key: %w", err)
 	}
@@ -311,34 +328,16 @@ func (h rpcHandler) Admit(ctx context.Context, req cluster.AdmitRequest) (cluste
 	return cluster.Admission{Realm: m.cfg.Realm, MasterKey: key, CAKey: caKey}, nil
 }
 
-// memberStatus is one row of `kdcha cluster status`.
-type memberStatus struct {
-	ID           string `json:"id"`
-	Address      string `json:"address"`
-	Voter        bool   `json:"voter"`
-	State        string `json:"state,omitempty"`
-	AppliedIndex uint64 `json:"applied_index"`
-	// Lag is how many committed entries the member has not applied yet.
-	Lag   uint64 `json:"lag"`
-	Error string `json:"error,omitempty"`
-}
-
-// clusterView is the answer of the cluster status API.
-type clusterView struct {
-	Self    db.ClusterStatus `json:"self"`
-	Members []memberStatus   `json:"members"`
-}
-
 // Status asks every member for its applied index (admin.Cluster).
-func (m *member) Status(ctx context.Context) (any, error) {
+func (m *Member) Status(ctx context.Context) (admin.ClusterStatus, error) {
 	self, err := m.db.ClusterStatus()
 	if err != nil {
-		return nil, err
+		return admin.ClusterStatus{}, err
 	}
-	view := clusterView{Self: self}
+	view := admin.ClusterStatus{Self: admin.RaftStatusOf(self)}
 	commit := self.CommitIndex
 	for _, mb := range self.Members {
-		row := memberStatus{ID: mb.ID, Address: mb.Address, Voter: mb.Voter}
+		row := admin.MemberStatus{ID: mb.ID, Address: mb.Address, Voter: mb.Voter}
 		st := self
 		if mb.ID != self.NodeID {
 			callCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -354,7 +353,7 @@ func (m *member) Status(ctx context.Context) (any, error) {
 			}
 		}
 		row.State, row.AppliedIndex = st.State, st.AppliedIndex
-		if st.State == "Leader" {
+		if st.State == db.RoleLeader {
 			commit = max(commit, st.CommitIndex)
 		}
 		view.Members = append(view.Members, row)
@@ -370,7 +369,7 @@ func (m *member) Status(ctx context.Context) (any, error) {
 // JoinToken issues a join token valid for ttl on every member, once
 // (admin.Cluster): the token goes to the caller, its hash into the
 // replicated database.
-func (m *member) JoinToken(ctx context.Context, ttl time.Duration) (string, error) {
+func (m *Member) JoinToken(ctx context.Context, ttl time.Duration) (string, error) {
 	if m.mux == nil {
 		return "", fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
 	}
@@ -388,7 +387,7 @@ func (m *member) JoinToken(ctx context.Context, ttl time.Duration) (string, erro
 }
 
 // Leave removes this node from the cluster (admin.Cluster).
-func (m *member) Leave(ctx context.Context) error {
+func (m *Member) Leave(ctx context.Context) error {
 	if m.mux == nil {
 		return fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
 	}
@@ -396,7 +395,7 @@ func (m *member) Leave(ctx context.Context) error {
 }
 
 // Remove removes another node from the cluster (admin.Cluster).
-func (m *member) Remove(ctx context.Context, node string) error {
+func (m *Member) Remove(ctx context.Context, node string) error {
 	if m.mux == nil {
 		return fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
 	}
@@ -407,7 +406,7 @@ func (m *member) Remove(ctx context.Context, node string) error {
 }
 
 // Backup writes a backup of the replica after syncing it (admin.Cluster).
-func (m *member) Backup(ctx context.Context, w io.Writer) error {
+func (m *Member) Backup(ctx context.Context, w io.Writer) error {
 	if err := m.db.Sync(ctx); err != nil {
 		return err
 	}

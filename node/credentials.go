@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // replicated trust state during and after `kdcha cluster rotate-credentials`
 // (see db.ClusterTrust): it runs once at start, so a node that was down
 // catches up, and again whenever the state changes, retrying failures.
-func (m *member) credentialsWorker(ctx context.Context) {
+func (m *Member) credentialsWorker(ctx context.Context) {
 	if m.creds == nil {
 		return
 	}
@@ -37,7 +37,7 @@ func (m *member) credentialsWorker(ctx context.Context) {
 // CAs and say so; once every member trusts both, renew its own
 // certificate from the new CA and say so; after the drop, trust the new
 // CA alone.
-func (m *member) syncCredentials(ctx context.Context) error {
+func (m *Member) syncCredentials(ctx context.Context) error {
 	t := m.db.ClusterTrust()
 	if t.Generation == 0 {
 		return nil
@@ -91,7 +91,7 @@ func (m *member) syncCredentials(ctx context.Context) error {
 
 // RotateCredentials replaces the cluster CA and every node's certificate
 // (admin.Cluster); see db.DB.RotateClusterCredentials.
-func (m *member) RotateCredentials(ctx context.Context) (db.CredentialsRotation, error) {
+func (m *Member) RotateCredentials(ctx context.Context) (db.CredentialsRotation, error) {
 	if m.mux == nil {
 		return db.CredentialsRotation{}, fmt.Errorf("%w: this node is not in a cluster (no cluster.listen)", db.ErrInvalid)
 	}

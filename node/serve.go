@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -36,6 +36,8 @@ type nodeServices struct {
 	adminSocket string
 	metrics     string // listen address; "" disables
 	registry    *prometheus.Registry
+	// collectors are registered besides the services' own (the build info).
+	collectors []prometheus.Collector
 	// onReady is called once every socket is bound, with the KDC's and
 	// kpasswd's addresses (the real port when 0 was asked).
 	onReady func(kdcAddrs, kpasswdAddrs []string) error
@@ -51,7 +53,8 @@ func (s nodeServices) run(ctx context.Context) error {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoCollector(readBuildInfo()))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.collectors...)
 	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	srv, err := kdc.Listen(s.kdc, handler, s.log)
@@ -138,8 +141,8 @@ func (l *dbLocker) Lock(name string) {
 	}()
 }
 
-// parseLogLevel maps a config level name to slog's.
-func parseLogLevel(s string) (slog.Level, error) {
+// ParseLogLevel maps a config level name to slog's.
+func ParseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
 		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
@@ -147,6 +150,7 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-func newLogger(level slog.Level) *slog.Logger {
+// NewLogger is the agent's logger: text lines on stderr at level.
+func NewLogger(level slog.Leveler) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

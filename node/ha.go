@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"bytes"
@@ -20,16 +20,16 @@ import (
 	"github.com/kdcha/kdcha/vrrp"
 )
 
-// probePrincipal is the principal the agent's own health probe
+// ProbePrincipal is the principal the agent's own health probe
 // authenticates as. `cluster init` creates it; every node writes its keytab
 // from its local replica, so no node needs a Raft write to start probing.
-const probePrincipal = "kdcha/health"
+const ProbePrincipal = "kdcha/health"
 
 // haServices are the failover parts of a node: VRRP instances, the health
 // checks that set their priority, and the notifications of their
 // transitions.
 type haServices struct {
-	cfg      *agentConfig
+	cfg      *Config
 	log      *slog.Logger
 	reg      prometheus.Registerer
 	database *db.DB
@@ -200,7 +200,7 @@ func (h haServices) checks() ([]health.Check, error) {
 			Name:      "kinit",
 			Type:      health.CheckKinit,
 			KDC:       h.kdcAddr,
-			Principal: probePrincipal + "@" + h.cfg.Realm,
+			Principal: ProbePrincipal + "@" + h.cfg.Realm,
 			Keytab:    h.probeKeytabPath(),
 		})
 	}
@@ -212,7 +212,7 @@ func (h haServices) checks() ([]health.Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.cfg.clustered() {
+	if h.cfg.Clustered() {
 		checks = append(checks, replicaCheck(h.database))
 	}
 	return checks, nil
@@ -240,12 +240,20 @@ func (h haServices) refreshProbeKeytab(ctx context.Context, last []byte) {
 }
 
 // writeProbeKeytab writes the probe principal's keytab if it differs from
-// last and returns what the file now holds.
+// last and returns what the file now holds. The entries are stamped with
+// the principal's modification time, so unchanged keys give the same
+// bytes and the file is written (and logged, at debug) only when the keys
+// change. It reads the replica directly rather than through db.Keytab,
+// which logs every call as an export.
 func (h haServices) writeProbeKeytab(last []byte) []byte {
-	kt, err := h.database.Keytab(probePrincipal)
+	p, err := h.database.Get(ProbePrincipal)
+	var kt []byte
+	if err == nil {
+		kt, err = db.MarshalKeytab([]*db.Principal{p}, p.Modified)
+	}
 	if err != nil {
 		if last != nil || !errors.Is(err, db.ErrNotFound) {
-			h.log.Warn("health probe keytab: probe principal unavailable", "principal", probePrincipal, "err", err)
+			h.log.Warn("health probe keytab: probe principal unavailable", "principal", ProbePrincipal, "err", err)
 		}
 		return last
 	}
@@ -256,6 +264,7 @@ func (h haServices) writeProbeKeytab(last []byte) []byte {
 		h.log.Error("health probe keytab", "path", h.probeKeytabPath(), "err", err)
 		return last
 	}
+	h.log.Debug("health probe keytab written: the probe principal's keys changed", "path", h.probeKeytabPath(), "kvno", p.KVNO())
 	return kt
 }
 

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"os"
@@ -9,12 +9,12 @@ import (
 
 // TestExampleConfigsLoad keeps every example in configs/ valid.
 func TestExampleConfigsLoad(t *testing.T) {
-	files, err := filepath.Glob("../../configs/*.yaml")
+	files, err := filepath.Glob("../configs/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example configs found: %v", err)
 	}
 	for _, f := range files {
-		if _, err := loadConfig(f); err != nil {
+		if _, err := LoadConfig(f); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -41,7 +41,7 @@ func TestConfigErrorsNameLineAndKey(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := loadConfig(path)
+			_, err := LoadConfig(path)
 			if err == nil {
 				t.Fatal("loaded")
 			}
@@ -69,14 +69,14 @@ func TestCheckConfigFlagsUnsafeAdminSocketDir(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := loadConfig(path)
+	_, err := LoadConfig(path)
 	if err == nil || !strings.Contains(err.Error(), "line 4: node.admin_socket") || !strings.Contains(err.Error(), "writable by group or others") {
-		t.Fatalf("loadConfig = %v, want line 4: node.admin_socket ... writable by group or others", err)
+		t.Fatalf("LoadConfig = %v, want line 4: node.admin_socket ... writable by group or others", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadConfig(path); err != nil {
+	if _, err := LoadConfig(path); err != nil {
 		t.Fatalf("private directory: %v", err)
 	}
 }
