@@ -2,8 +2,14 @@ package node
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kdcha/kdcha/kdc/db"
 )
 
 // Options are what the command adds to a node besides its configuration.
@@ -11,38 +17,111 @@ type Options struct {
 	// Collectors are registered on the node's metrics endpoint besides
 	// its own (e.g. kdcha_build_info).
 	Collectors []prometheus.Collector
+	// OnPhase, if set, is called at every phase change (e.g. to tell
+	// systemd the node is ready at PhaseRunning). It must not block and
+	// must not call the Node.
+	OnPhase func(Phase)
+	// Logger, if set, replaces the node's logger (text on stderr at
+	// node.log_level); node.log_level then does not apply.
+	Logger *slog.Logger
 }
 
-// RunAgent runs a node from its configuration until ctx is cancelled.
-func RunAgent(ctx context.Context, cfg *Config, opts Options) error {
-	level, _ := ParseLogLevel(cfg.Node.LogLevel)
-	log := NewLogger(level)
-	m, err := OpenMember(cfg, log, OpenExisting, nil)
-	if err != nil {
-		return err
+// New prepares a node from a configuration LoadConfig returned; Start
+// runs it.
+func New(cfg *Config, opts Options) *Node {
+	level := new(slog.LevelVar)
+	l, _ := ParseLogLevel(cfg.Node.LogLevel) // validated by LoadConfig
+	level.Set(l)
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(level)
 	}
-	defer m.Close()
-	go m.credentialsWorker(ctx)
-	go func() {
+	reg := prometheus.NewRegistry()
+	live := &liveStatus{}
+	ha := &haParts{log: log, reg: reg}
+	var member *Member
+	p := parts{
+		clustered: cfg.Clustered(),
+		openReplica: func() (replica, error) {
+			m, err := OpenMember(cfg, log, OpenExisting, nil)
+			if err != nil {
+				return nil, err
+			}
+			m.live = live
+			member, ha.database = m, m.db
+			reg.MustRegister(m.collectors()...)
+			return startMemberWork(m), nil
+		},
+		bind: func() (servers, error) {
+			return nodeServices{
+				log:         log,
+				database:    member.db,
+				cluster:     member,
+				kdc:         cfg.KDC,
+				kpasswd:     cfg.KDC.Kpasswd(),
+				adminSocket: cfg.Node.AdminSocket,
+				metrics:     cfg.Metrics.Listen,
+				registry:    reg,
+				collectors:  opts.Collectors,
+			}.bind()
+		},
+		newNotifier:  ha.newNotifier,
+		newHealth:    ha.newHealth,
+		openInstance: ha.openInstance,
+	}
+	return newNode(cfg, log, level, p, live, opts.OnPhase)
+}
+
+// memberWork is a member with its background work running: the
+// credentials worker, the membership and CA key moves, kadmin/changepw.
+type memberWork struct {
+	*Member
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startMemberWork(m *Member) *memberWork {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &memberWork{Member: m, cancel: cancel}
+	w.wg.Go(func() { m.credentialsWorker(ctx) })
+	w.wg.Go(func() {
 		m.ensureMembership(ctx)
 		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.MoveCAKey)
-	}()
-	go ensureChangePW(ctx, m.db, log)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(m.collectors()...)
-	return nodeServices{
-		log:         log,
-		database:    m.db,
-		cluster:     m,
-		kdc:         cfg.KDC,
-		kpasswd:     cfg.KDC.Kpasswd(),
-		adminSocket: cfg.Node.AdminSocket,
-		metrics:     cfg.Metrics.Listen,
-		registry:    reg,
-		collectors:  opts.Collectors,
-		also: func(ctx context.Context, kdcAddrs []string) error {
-			m.live.kdc.Store(&kdcAddrs)
-			return haServices{cfg: cfg, log: log, reg: reg, database: m.db, kdcAddr: localKDCAddr(kdcAddrs), live: m.live}.run(ctx)
-		},
-	}.run(ctx)
+	})
+	w.wg.Go(func() { ensureChangePW(ctx, m.db, m.log) })
+	return w
+}
+
+// ClusterStatus is the database's Raft view.
+func (w *memberWork) ClusterStatus() (db.ClusterStatus, error) { return w.db.ClusterStatus() }
+
+// TransferLeadership hands Raft leadership over if this node has it.
+func (w *memberWork) TransferLeadership(ctx context.Context) error {
+	return w.db.TransferLeadership(ctx)
+}
+
+// Close stops the background work, then closes the member.
+func (w *memberWork) Close() error {
+	w.cancel()
+	w.wg.Wait()
+	return w.Member.Close()
+}
+
+// Run starts a node and runs it until ctx is cancelled (then stops it
+// gracefully) or a part of it fails. Each signal from reload (SIGHUP)
+// reloads the configuration file at configPath.
+func Run(ctx context.Context, n *Node, configPath string, reload <-chan os.Signal) error {
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return n.Stop(context.Background())
+		case <-n.Failed():
+			return errors.Join(n.Err(), n.Stop(context.Background()))
+		case <-reload:
+			n.ReloadFile(ctx, configPath) // outcome logged and shown in status
+		}
+	}
 }

@@ -92,7 +92,7 @@ func RunDev(ctx context.Context, o DevOptions, ready func(DevReady) error) error
 		kpasswd:     cfg.Kpasswd(),
 		adminSocket: sock,
 		onReady: func(addrs, kpAddrs []string) error {
-			live.kdc.Store(&addrs)
+			live.setKDC(addrs)
 			if err := os.WriteFile(krb5conf, []byte(DevKrb5Conf(o.Realm, addrs[0], kpAddrs[0])), 0o644); err != nil {
 				return fmt.Errorf("write krb5.conf: %w", err)
 			}

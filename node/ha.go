@@ -9,10 +9,10 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc/db"
@@ -25,100 +25,115 @@ import (
 // from its local replica, so no node needs a Raft write to start probing.
 const ProbePrincipal = "kdcha/health"
 
-// haServices are the failover parts of a node: VRRP instances, the health
-// checks that set their priority, and the notifications of their
-// transitions.
-type haServices struct {
-	cfg      *Config
+// haParts build the failover parts of a node: the health checks that set
+// the VRRP priority (with the probe keytab they need), the VRRP instances
+// and the notification sinks of their transitions.
+type haParts struct {
 	log      *slog.Logger
 	reg      prometheus.Registerer
 	database *db.DB
-	// kdcAddr is this node's own KDC address, probed by default.
-	kdcAddr string
-	// live receives the instances and the health runner for `kdcha status`.
-	live *liveStatus
+	// notifyMetrics are the current notification sinks' collectors,
+	// replaced when a reload replaces the sinks.
+	notifyMetrics []prometheus.Collector
+
+	metricsOnce   sync.Once
+	metricsErr    error
+	healthMetrics *health.Metrics
+	vrrpMetrics   *vrrp.Metrics
 }
 
-// run runs until ctx is cancelled, then lets every instance resign (priority
-// 0 advertisement, VIPs removed) and drains the notifications.
-func (h haServices) run(ctx context.Context) error {
-	dispatcher, err := notify.New(h.cfg.Notify, notify.Options{Node: h.cfg.Node.Name, Logger: h.log, Registerer: h.reg})
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := dispatcher.Close(closeCtx); err != nil {
-			h.log.Warn("notifications not all delivered at shutdown", "err", err)
+// metrics registers the health and VRRP metrics once: runners and
+// instances that a reload replaces share them.
+func (h *haParts) metrics() error {
+	h.metricsOnce.Do(func() {
+		if h.healthMetrics, h.metricsErr = health.NewMetrics(h.reg); h.metricsErr != nil {
+			h.metricsErr = fmt.Errorf("health metrics: %w", h.metricsErr)
+			return
 		}
-	}()
+		if h.vrrpMetrics, h.metricsErr = vrrp.NewMetrics(h.reg); h.metricsErr != nil {
+			h.metricsErr = fmt.Errorf("vrrp metrics: %w", h.metricsErr)
+		}
+	})
+	return h.metricsErr
+}
 
-	instances, err := h.openInstances(dispatcher)
+// newNotifier starts the sinks of cfg.Notify; their metrics replace the
+// previous sinks' (a reload builds the sinks last, once nothing else can
+// fail).
+func (h *haParts) newNotifier(cfg *Config) (notifier, error) {
+	var cs collectorList
+	d, err := notify.New(cfg.Notify, notify.Options{Node: cfg.Node.Name, Logger: h.log, Registerer: &cs})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	checks, err := h.checks()
+	for _, c := range h.notifyMetrics {
+		h.reg.Unregister(c)
+	}
+	for _, c := range cs.cs {
+		if err := h.reg.Register(c); err != nil {
+			return nil, errors.Join(fmt.Errorf("notify metrics: %w", err), d.Close(context.Background()))
+		}
+	}
+	h.notifyMetrics = cs.cs
+	return d, nil
+}
+
+// openInstance binds one VRRP instance's sockets.
+func (h *haParts) openInstance(ic vrrp.InstanceConfig, onEvent func(vrrp.InstanceEvent)) (vrrpInstance, error) {
+	if err := h.metrics(); err != nil {
+		return nil, err
+	}
+	return vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics})
+}
+
+// probeHealth is the health runner with the refresher of the probe's
+// keytab beside it.
+type probeHealth struct {
+	*health.Runner
+	refresh func(ctx context.Context)
+}
+
+// Run runs the checks and the keytab refresher until ctx is done.
+func (p probeHealth) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { p.refresh(ctx) })
+	p.Runner.Run(ctx)
+	wg.Wait()
+}
+
+// newHealth builds the runner of cfg's checks (see checks), the node's own
+// probe aimed at kdcAddrs.
+func (h *haParts) newHealth(cfg *Config, kdcAddrs []string, onChange func(health.Verdict)) (healthRunner, error) {
+	if err := h.metrics(); err != nil {
+		return nil, err
+	}
+	checks, err := h.checks(cfg, localKDCAddr(kdcAddrs))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	keytab := h.probeKeytabPath(cfg)
 	// Write the probe's keytab before the first probe runs, so a healthy
 	// node does not start by counting a failure.
-	keytab := h.writeProbeKeytab(nil)
-	healthMetrics, err := health.NewMetrics(h.reg)
-	if err != nil {
-		return fmt.Errorf("health metrics: %w", err)
-	}
-	verdicts := make(chan health.Verdict, 1)
-	runner := health.NewRunner(checks, health.RunnerOptions{
-		OnChange: func(v health.Verdict) { offerLatest(verdicts, v) },
-		Logger:   h.log,
-		Metrics:  healthMetrics,
-	})
-
-	h.live.instances.Store(&instances)
-	h.live.runner.Store(runner)
-
-	g, gctx := errgroup.WithContext(ctx)
-	for _, in := range instances {
-		g.Go(func() error { return in.Run(gctx) })
-	}
-	g.Go(func() error { runner.Run(gctx); return nil })
-	g.Go(func() error { applyVerdicts(gctx, instances, verdicts, h.log); return nil })
-	g.Go(func() error { h.refreshProbeKeytab(gctx, keytab); return nil })
-	return g.Wait()
+	last := h.writeProbeKeytab(keytab, nil)
+	runner := health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics})
+	return probeHealth{Runner: runner, refresh: func(ctx context.Context) { h.refreshProbeKeytab(ctx, keytab, last) }}, nil
 }
 
-func (h haServices) openInstances(dispatcher *notify.Dispatcher) ([]*vrrp.Instance, error) {
-	if len(h.cfg.VRRP.Instances) == 0 {
-		return nil, nil
-	}
-	metrics, err := vrrp.NewMetrics(h.reg)
-	if err != nil {
-		return nil, fmt.Errorf("vrrp metrics: %w", err)
-	}
-	var out []*vrrp.Instance
-	for _, ic := range h.cfg.VRRP.Instances {
-		vips, err := ic.VIPs()
-		if err != nil {
-			return nil, err
-		}
-		in, err := vrrp.Open(ic, vrrp.InstanceDeps{
-			OnEvent: func(e vrrp.InstanceEvent) {
-				if ev, ok := notifyEvent(e, vips); ok {
-					dispatcher.Publish(ev)
-				}
-			},
-			Log:     h.log,
-			Metrics: metrics,
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, nil
+// collectorList records what a notify.Dispatcher registers, so that its
+// metrics replace the previous sinks' only once it is built.
+type collectorList struct{ cs []prometheus.Collector }
+
+// Register implements prometheus.Registerer.
+func (l *collectorList) Register(c prometheus.Collector) error {
+	l.cs = append(l.cs, c)
+	return nil
 }
+
+// MustRegister implements prometheus.Registerer.
+func (l *collectorList) MustRegister(cs ...prometheus.Collector) { l.cs = append(l.cs, cs...) }
+
+// Unregister implements prometheus.Registerer.
+func (l *collectorList) Unregister(prometheus.Collector) bool { return false }
 
 // notifyEvent turns a VRRP transition into a notification. Leaving for INIT
 // at shutdown is keepalived's STOP; other INIT transitions are not reported.
@@ -145,52 +160,13 @@ func notifyEvent(e vrrp.InstanceEvent, vips []netip.Prefix) (notify.Event, bool)
 	}, true
 }
 
-// offerLatest replaces whatever verdict is waiting with v: only the newest
-// one matters, and the health runner must never block on the VRRP side.
-func offerLatest(ch chan health.Verdict, v health.Verdict) {
-	for {
-		select {
-		case ch <- v:
-			return
-		default:
-			select {
-			case <-ch:
-			default:
-			}
-		}
-	}
-}
-
-// applyVerdicts feeds health verdicts to every instance: the summed weights
-// as a priority delta, and a weight-0 failure as a fault.
-func applyVerdicts(ctx context.Context, instances []*vrrp.Instance, verdicts <-chan health.Verdict, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case v := <-verdicts:
-			for _, in := range instances {
-				err := in.SetPriorityDelta(ctx, v.Delta)
-				if v.Fault {
-					err = errors.Join(err, in.SetFault(ctx, "health", v.Reason))
-				} else {
-					err = errors.Join(err, in.ClearFault(ctx, "health"))
-				}
-				if err != nil && ctx.Err() == nil {
-					log.Warn("cannot apply health verdict", "err", err)
-				}
-			}
-		}
-	}
-}
-
 // checks returns the configured health checks plus, unless the
 // configuration already has a kinit check, the agent's own: a preauthenticated
 // AS exchange for the probe principal against this node's KDC. A cluster
 // member also checks that its replica hears the Raft leader (a priority
 // hint, weight -50).
-func (h haServices) checks() ([]health.Check, error) {
-	cfg := h.cfg.Health
+func (h *haParts) checks(c *Config, kdcAddr string) ([]health.Check, error) {
+	cfg := c.Health
 	hasKinit := false
 	for _, c := range cfg.Checks {
 		hasKinit = hasKinit || c.Type == health.CheckKinit
@@ -199,9 +175,9 @@ func (h haServices) checks() ([]health.Check, error) {
 		cfg.Checks = append(cfg.Checks, health.CheckConfig{
 			Name:      "kinit",
 			Type:      health.CheckKinit,
-			KDC:       h.kdcAddr,
-			Principal: ProbePrincipal + "@" + h.cfg.Realm,
-			Keytab:    h.probeKeytabPath(),
+			KDC:       kdcAddr,
+			Principal: ProbePrincipal + "@" + c.Realm,
+			Keytab:    h.probeKeytabPath(c),
 		})
 	}
 	cfg.ApplyDefaults()
@@ -212,14 +188,14 @@ func (h haServices) checks() ([]health.Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.cfg.Clustered() {
+	if c.Clustered() {
 		checks = append(checks, replicaCheck(h.database))
 	}
 	return checks, nil
 }
 
-func (h haServices) probeKeytabPath() string {
-	return filepath.Join(h.cfg.Node.DataDir, "health.keytab")
+func (h *haParts) probeKeytabPath(c *Config) string {
+	return filepath.Join(c.Node.DataDir, "health.keytab")
 }
 
 // refreshProbeKeytab keeps the probe's keytab equal to the probe
@@ -228,24 +204,24 @@ func (h haServices) probeKeytabPath() string {
 // principal with its first snapshot). It checks every second: reading a
 // few keys from memory is cheap, and until the keytab is right the node's
 // own health keeps its priority down.
-func (h haServices) refreshProbeKeytab(ctx context.Context, last []byte) {
+func (h *haParts) refreshProbeKeytab(ctx context.Context, path string, last []byte) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
 		}
-		last = h.writeProbeKeytab(last)
+		last = h.writeProbeKeytab(path, last)
 	}
 }
 
-// writeProbeKeytab writes the probe principal's keytab if it differs from
+// writeProbeKeytab writes the probe principal's keytab to path if it differs from
 // last and returns what the file now holds. The entries are stamped with
 // the principal's modification time, so unchanged keys give the same
 // bytes and the file is written (and logged, at debug) only when the keys
 // change. It reads the replica directly rather than through db.Keytab,
 // which logs every call as an export.
-func (h haServices) writeProbeKeytab(last []byte) []byte {
+func (h *haParts) writeProbeKeytab(path string, last []byte) []byte {
 	p, err := h.database.Get(ProbePrincipal)
 	var kt []byte
 	if err == nil {
@@ -260,11 +236,11 @@ func (h haServices) writeProbeKeytab(last []byte) []byte {
 	if bytes.Equal(kt, last) {
 		return last
 	}
-	if err := db.ReplaceSecretFile(h.probeKeytabPath(), kt); err != nil {
-		h.log.Error("health probe keytab", "path", h.probeKeytabPath(), "err", err)
+	if err := db.ReplaceSecretFile(path, kt); err != nil {
+		h.log.Error("health probe keytab", "path", path, "err", err)
 		return last
 	}
-	h.log.Debug("health probe keytab written: the probe principal's keys changed", "path", h.probeKeytabPath(), "kvno", p.KVNO())
+	h.log.Debug("health probe keytab written: the probe principal's keys changed", "path", path, "kvno", p.KVNO())
 	return kt
 }
 

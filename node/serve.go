@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -24,7 +25,7 @@ import (
 )
 
 // nodeServices are the long-running parts of a node that `kdcha dev` and
-// `kdcha agent` share.
+// `kdcha agent` share: the KDC, kpasswd, the admin API and metrics.
 type nodeServices struct {
 	log      *slog.Logger
 	database *db.DB
@@ -41,14 +42,21 @@ type nodeServices struct {
 	// onReady is called once every socket is bound, with the KDC's and
 	// kpasswd's addresses (the real port when 0 was asked).
 	onReady func(kdcAddrs, kpasswdAddrs []string) error
-	// also, if set, runs beside the KDC (the failover services), given the
-	// KDC's bound addresses.
-	also func(ctx context.Context, kdcAddrs []string) error
 }
 
-// run binds every socket first (so a port in use or a bad address fails
-// before anything is served), then serves until ctx is cancelled.
-func (s nodeServices) run(ctx context.Context) error {
+// boundServices are nodeServices whose sockets are all bound.
+type boundServices struct {
+	s       nodeServices
+	reg     *prometheus.Registry
+	srv     *kdc.Server
+	kpSrv   *kdc.Server
+	adminL  net.Listener
+	metrics net.Listener // nil when disabled
+}
+
+// bind binds every socket (so a port in use or a bad address fails before
+// anything is served).
+func (s nodeServices) bind() (*boundServices, error) {
 	reg := s.registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -57,55 +65,92 @@ func (s nodeServices) run(ctx context.Context) error {
 	reg.MustRegister(s.collectors...)
 	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
-	srv, err := kdc.Listen(s.kdc, handler, s.log)
-	if err != nil {
-		return fmt.Errorf("kdc: %w", err)
+	b := &boundServices{s: s, reg: reg}
+	var err error
+	if b.srv, err = kdc.Listen(s.kdc, handler, s.log); err != nil {
+		return nil, fmt.Errorf("kdc: %w", err)
 	}
-	kpSrv, err := kdc.Listen(s.kpasswd, kpasswd.NewHandler(s.database, s.kdc.ClockSkew, kpasswd.WithLogger(s.log)), s.log)
-	if err != nil {
-		return fmt.Errorf("kpasswd: %w", err)
+	if b.kpSrv, err = kdc.Listen(s.kpasswd, kpasswd.NewHandler(s.database, s.kdc.ClockSkew, kpasswd.WithLogger(s.log)), s.log); err != nil {
+		b.close()
+		return nil, fmt.Errorf("kpasswd: %w", err)
 	}
-	adminL, err := admin.ListenUnix(s.adminSocket)
-	if err != nil {
-		return err
+	if b.adminL, err = admin.ListenUnix(s.adminSocket); err != nil {
+		b.close()
+		return nil, err
 	}
-	var metricsL net.Listener
 	if s.metrics != "" {
-		if metricsL, err = net.Listen("tcp", s.metrics); err != nil {
-			adminL.Close()
-			return fmt.Errorf("metrics: %w", err)
+		if b.metrics, err = net.Listen("tcp", s.metrics); err != nil {
+			b.close()
+			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
-	var addrs []string
-	for _, a := range srv.Addrs() {
-		addrs = append(addrs, a.String())
+	return b, nil
+}
+
+// close releases the sockets of services that were bound but never served.
+func (b *boundServices) close() {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, srv := range []*kdc.Server{b.srv, b.kpSrv} {
+		if srv != nil {
+			srv.Serve(done) // with ctx already done: closes the sockets
+		}
 	}
-	var kpAddrs []string
-	for _, a := range kpSrv.Addrs() {
-		kpAddrs = append(kpAddrs, a.String())
+	for _, l := range []net.Listener{b.adminL, b.metrics} {
+		if l != nil {
+			l.Close()
+		}
 	}
+}
+
+func addrStrings(as []netip.AddrPort) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// KDCAddrs are the KDC's bound addresses (the real port when 0 was asked).
+func (b *boundServices) KDCAddrs() []string { return addrStrings(b.srv.Addrs()) }
+
+// kpasswdAddrs are kpasswd's bound addresses.
+func (b *boundServices) kpasswdAddrs() []string { return addrStrings(b.kpSrv.Addrs()) }
+
+// Serve serves until ctx is cancelled or one service fails, then stops
+// them all and returns the first error.
+func (b *boundServices) Serve(ctx context.Context) error {
+	s := b.s
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Serve(gctx) })
-	g.Go(func() error { return kpSrv.Serve(gctx) })
-	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, adminL) })
-	if metricsL != nil {
-		g.Go(func() error { return serveMetrics(gctx, metricsL, reg) })
+	g.Go(func() error { return b.srv.Serve(gctx) })
+	g.Go(func() error { return b.kpSrv.Serve(gctx) })
+	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, b.adminL) })
+	if b.metrics != nil {
+		g.Go(func() error { return serveMetrics(gctx, b.metrics, b.reg) })
 	}
-	if s.also != nil {
-		g.Go(func() error { return s.also(gctx, addrs) })
-	}
-	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(addrs, ","), "kpasswd", strings.Join(kpAddrs, ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
-	if s.onReady != nil {
-		if err := s.onReady(addrs, kpAddrs); err != nil {
-			return err
-		}
-	}
+	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(b.KDCAddrs(), ","), "kpasswd", strings.Join(b.kpasswdAddrs(), ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
 	return g.Wait()
 }
 
-func serveMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry) error {
+// run binds every socket, calls onReady, then serves until ctx is
+// cancelled.
+func (s nodeServices) run(ctx context.Context) error {
+	b, err := s.bind()
+	if err != nil {
+		return err
+	}
+	if s.onReady != nil {
+		if err := s.onReady(b.KDCAddrs(), b.kpasswdAddrs()); err != nil {
+			b.close()
+			return err
+		}
+	}
+	return b.Serve(ctx)
+}
+
+func serveMetrics(ctx context.Context, l net.Listener, g prometheus.Gatherer) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -20,7 +23,13 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return node.RunAgent(cmd.Context(), cfg, node.Options{Collectors: []prometheus.Collector{buildInfoCollector(readBuildInfo())}})
+			// Registered before the node starts: Go's default for SIGHUP
+			// is to exit, and operators send it to reload (systemctl reload).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			n := node.New(cfg, node.Options{Collectors: []prometheus.Collector{buildInfoCollector(readBuildInfo())}})
+			return node.Run(cmd.Context(), n, path, hup)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
