@@ -177,20 +177,20 @@ type Node struct {
 	onPhase func(Phase)
 
 	// mu serializes Start, Reload and Stop and guards the fields below.
-	mu          sync.Mutex
-	cfg         *Config
-	phase       Phase
-	replica     replica
-	servers     servers
-	serving     *task
-	health      healthRunner
-	healthRun   *task
-	applier     *task
-	instances   []*runningInstance
-	notifier    notifier
-	notifierMu  sync.RWMutex // guards notifier for publishers
-	closing     sync.WaitGroup
-	kdcAddrs    []string
+	mu         sync.Mutex
+	cfg        *Config
+	phase      Phase
+	replica    replica
+	servers    servers
+	serving    *task
+	health     healthRunner
+	healthRun  *task
+	applier    *task
+	instances  []*runningInstance
+	notifier   notifier
+	notifierMu sync.RWMutex // guards notifier for publishers
+	closing    sync.WaitGroup
+	kdcAddrs   []string
 	// firstVerdict is the verdict VRRP starts with.
 	firstVerdict health.Verdict
 

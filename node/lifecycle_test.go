@@ -65,6 +65,30 @@ func (r *recorder) wait(t *testing.T, ev string) {
 	}
 }
 
+// waitCount blocks until ev was recorded n times.
+func (r *recorder) waitCount(t *testing.T, ev string, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		count, changed := 0, r.changed
+		for _, e := range r.events {
+			if e == ev {
+				count++
+			}
+		}
+		r.mu.Unlock()
+		if count >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%q happened %d times, want %d; events: %q", ev, count, n, r.snapshot())
+		}
+	}
+}
+
 // before asserts that a was recorded before b.
 func (r *recorder) before(t *testing.T, a, b string) {
 	t.Helper()
@@ -191,7 +215,10 @@ func (f *fakeHealth) Statuses() []health.Status { return nil }
 
 func (f *fakeHealth) Run(ctx context.Context) {
 	f.rec.add("health %s: running", f.name)
-	f.onChange(health.Verdict{Pending: true})
+	// A pending verdict may carry a delta (init_fail); it must never be
+	// applied over a settled one.
+	f.onChange(health.Verdict{Pending: true, Delta: -99})
+	f.rec.add("health %s: published pending", f.name)
 	<-ctx.Done()
 	f.rec.add("health %s: stopped", f.name)
 }
@@ -234,7 +261,9 @@ func (f *fakeInstance) input(format string, args ...any) error {
 	return nil
 }
 
-func (f *fakeInstance) SetPriorityDelta(_ context.Context, d int) error { return f.input("delta %d", d) }
+func (f *fakeInstance) SetPriorityDelta(_ context.Context, d int) error {
+	return f.input("delta %d", d)
+}
 func (f *fakeInstance) SetFault(_ context.Context, src, _ string) error {
 	return f.input("fault %s", src)
 }
@@ -319,11 +348,13 @@ func newHarness(t *testing.T, cfg *Config, clustered bool) *harness {
 	return h
 }
 
-// verdict publishes v from the newest health runner.
+// verdict publishes v from the newest health runner, after its initial
+// pending verdict (a real runner's verdicts come in order).
 func (h *harness) verdict(v health.Verdict) {
 	h.mu.Lock()
 	fh := h.healths[len(h.healths)-1]
 	h.mu.Unlock()
+	h.rec.wait(h.t, "health "+fh.name+": published pending")
 	h.rec.add("test: verdict delta=%d pending=%v", v.Delta, v.Pending)
 	fh.onChange(v)
 }
@@ -365,6 +396,7 @@ func TestStartRunsVRRPOnlyAfterFirstVerdict(t *testing.T) {
 	}
 	defer h.node.Stop(context.Background())
 	h.rec.wait(t, "vrrp VI_1#1: delta -20")
+	h.rec.wait(t, "vrrp VI_1#1: running")
 	h.rec.before(t, "services: bound", "services: serving")
 	h.rec.before(t, "test: verdict delta=-20 pending=false", "vrrp VI_1#1: running")
 	if got := h.node.Phase(); got != PhaseRunning {
@@ -380,16 +412,20 @@ func TestStartWaitsForReplicaCatchUp(t *testing.T) {
 	h.replica.set(db.ClusterStatus{State: db.RoleFollower, LeaderID: "n2", CommitIndex: 10, AppliedIndex: 5})
 	errc := h.start()
 	h.rec.wait(t, "phase catching_up")
-	h.rec.wait(t, "clock: wait 100ms")
-	h.clock.advance(catchUpPoll) // still behind: polls again
+	h.rec.waitCount(t, "clock: wait 100ms", 1)
+	h.verdict(health.Verdict{}) // a verdict alone does not start VRRP
+	h.clock.advance(catchUpPoll)
+	h.rec.waitCount(t, "clock: wait 100ms", 2) // still behind: polls again
+	if h.rec.has("phase awaiting_verdict") {
+		t.Fatalf("a replica behind its leader counted as caught up: %q", h.rec.snapshot())
+	}
 	h.replica.set(db.ClusterStatus{State: db.RoleFollower, LeaderID: "n2", CommitIndex: 10, AppliedIndex: 10})
 	h.clock.advance(catchUpPoll)
-	h.rec.wait(t, "phase awaiting_verdict")
-	h.verdict(health.Verdict{})
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
 	defer h.node.Stop(context.Background())
+	h.rec.wait(t, "vrrp VI_1#1: running")
 	h.rec.before(t, "phase awaiting_verdict", "vrrp VI_1#1: running")
 }
 

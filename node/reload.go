@@ -236,7 +236,9 @@ func (n *Node) reloadInstances(want []vrrp.InstanceConfig) ([]string, error) {
 	n.instances = next
 	n.imu.Unlock()
 	n.publishInstances()
-	n.kickApplier()
+	if len(changes) > 0 {
+		n.kickApplier() // new instances and offsets get the verdict
+	}
 	if err := errors.Join(errs...); err != nil {
 		return changes, fmt.Errorf("vrrp: %w", err)
 	}
