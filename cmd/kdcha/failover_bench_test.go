@@ -127,10 +127,12 @@ func (p *asProber) firstServedAfter(t0 time.Time, timeout time.Duration) (time.T
 	return time.Time{}, false
 }
 
-// vipWatch records, from netlink in a namespace, when the VIP was added.
+// vipWatch records, from netlink in a namespace, when the VIP was added
+// and removed.
 type vipWatch struct {
-	mu    sync.Mutex
-	added []time.Time
+	mu      sync.Mutex
+	added   []time.Time
+	removed []time.Time
 }
 
 func watchVIP(t *testing.T, ns string) *vipWatch {
@@ -151,9 +153,13 @@ func watchVIP(t *testing.T, ns string) *vipWatch {
 		defer close(finished)
 		for u := range updates {
 			now := time.Now()
-			if u.NewAddr && u.LinkAddress.IP.String() == testVIP {
+			if u.LinkAddress.IP.String() == testVIP {
 				w.mu.Lock()
-				w.added = append(w.added, now)
+				if u.NewAddr {
+					w.added = append(w.added, now)
+				} else {
+					w.removed = append(w.removed, now)
+				}
 				w.mu.Unlock()
 			}
 		}

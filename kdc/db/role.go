@@ -30,7 +30,7 @@ func (d *DB) IsLeader() bool { return d.node.isLeader() }
 // without a leader. It returns at once without error when this node is not
 // the leader or has no other voter; ctx bounds the wait.
 func (d *DB) TransferLeadership(ctx context.Context) error {
-	if !d.node.isLeader() {
+	if !d.node.isLeader() || !d.hasOtherVoter() {
 		return nil
 	}
 	f := d.node.r.LeadershipTransfer()
@@ -48,4 +48,19 @@ func (d *DB) TransferLeadership(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("raft leadership transfer: %w", ctx.Err())
 	}
+}
+
+// hasOtherVoter reports whether the Raft configuration has a voter besides
+// this node (someone to hand leadership to).
+func (d *DB) hasOtherVoter() bool {
+	cf := d.node.r.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != d.node.id {
+			return true
+		}
+	}
+	return false
 }
