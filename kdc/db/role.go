@@ -22,9 +22,6 @@ const (
 
 func roleOf(s raft.RaftState) Role { return Role(s.String()) }
 
-// IsLeader reports whether this node currently leads the cluster.
-func (d *DB) IsLeader() bool { return d.node.isLeader() }
-
 // TransferLeadership hands Raft leadership to the most up-to-date voter
 // before this node stops, so the cluster does not wait an election timeout
 // without a leader. It returns at once without error when this node is not
