@@ -112,6 +112,9 @@ func (w *memberWork) Close() error {
 // reloads the configuration file at configPath.
 func Run(ctx context.Context, n *Node, configPath string, reload <-chan os.Signal) error {
 	if err := n.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return err
 	}
 	for {
