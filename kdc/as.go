@@ -132,6 +132,10 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if err != nil {
 		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
 	}
+	replyKeys, err := longTermKeys(replyKey, keyusage.AS_REP_ENCPART)
+	if err != nil {
+		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
+	}
 	encPart, err := sealRepPart(messages.EncKDCRepPart{
 		Key:       sessionKey,
 		LastReqs:  lastReq(),
@@ -144,7 +148,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 		SRealm:    realm,
 		SName:     b.SName,
 		CAddr:     b.Addresses,
-	}, asnAppTag.EncASRepPart, encryptionKey(replyKey), keyusage.AS_REP_ENCPART, replyKey.KVNO)
+	}, asnAppTag.EncASRepPart, replyKeys, replyKey.KVNO)
 	if err != nil {
 		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
 	}
@@ -210,7 +214,11 @@ func (h *Handler) verifyEncTimestamp(pa types.PAData, client *db.Principal, now 
 	if !ok || !permittedEType(ed.EType) {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "PA-ENC-TIMESTAMP in enctype %d, for which the client has no key", ed.EType)
 	}
-	plain, err := decrypt(ed, encryptionKey(key), keyusage.AS_REQ_PA_ENC_TIMESTAMP)
+	keys, err := longTermKeys(key, keyusage.AS_REQ_PA_ENC_TIMESTAMP)
+	if err != nil {
+		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "%v", err)
+	}
+	plain, err := decrypt(ed, keys)
 	if err != nil {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "wrong password or key (PA-ENC-TIMESTAMP does not decrypt)")
 	}

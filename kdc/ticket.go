@@ -13,6 +13,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
 )
 
 // flagSet reports whether bit i of a Kerberos flags/options bit string is
@@ -40,7 +41,11 @@ func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm str
 		return messages.Ticket{}, fmt.Errorf("marshal EncTicketPart: %w", err)
 	}
 	b = asn1tools.AddASNAppTag(b, asnAppTag.EncTicketPart)
-	ed, err := encrypt(b, encryptionKey(key), keyusage.KDC_REP_TICKET, key.KVNO)
+	keys, err := longTermKeys(key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		return messages.Ticket{}, err
+	}
+	ed, err := encrypt(b, keys, key.KVNO)
 	if err != nil {
 		return messages.Ticket{}, err
 	}
@@ -50,13 +55,14 @@ func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm str
 // sealRepPart encrypts the reply's EncKDCRepPart. appTag is 25 for an AS-REP
 // and 26 for a TGS-REP: gokrb5 always writes 25, which MIT and Java accept,
 // but RFC 4120 and every other KDC use 26 for TGS and strict decoders may not.
-func sealRepPart(part messages.EncKDCRepPart, appTag int, key types.EncryptionKey, usage uint32, kvno uint32) (types.EncryptedData, error) {
+// keys are the reply key's derived keys for the reply's key usage.
+func sealRepPart(part messages.EncKDCRepPart, appTag int, keys *kcrypto.Keys, kvno uint32) (types.EncryptedData, error) {
 	b, err := asn1.Marshal(part)
 	if err != nil {
 		return types.EncryptedData{}, fmt.Errorf("marshal EncKDCRepPart: %w", err)
 	}
 	b = asn1tools.AddASNAppTag(b, appTag)
-	return encrypt(b, key, usage, kvno)
+	return encrypt(b, keys, kvno)
 }
 
 // lastReq is the LastReq a reply carries: MIT sends a single entry of type 0
@@ -68,7 +74,11 @@ func lastReq() []messages.LastReq {
 
 // decodeTicketPart decrypts a ticket with the service's key and decodes it.
 func decodeTicketPart(t messages.Ticket, key db.Key) (messages.EncTicketPart, error) {
-	plain, err := decrypt(t.EncPart, encryptionKey(key), keyusage.KDC_REP_TICKET)
+	keys, err := longTermKeys(key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		return messages.EncTicketPart{}, err
+	}
+	plain, err := decrypt(t.EncPart, keys)
 	if err != nil {
 		return messages.EncTicketPart{}, fmt.Errorf("decrypt ticket: %w", err)
 	}
