@@ -16,6 +16,7 @@ import (
 
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // handleTGS serves one TGS-REQ.
@@ -154,10 +155,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 		Ticket:  ticket,
 		EncPart: encPart,
 	}}
-	reply, err := rep.Marshal()
-	if err != nil {
-		return nil, hdr, newError(errorcode.KRB_ERR_GENERIC, "marshal TGS-REP: %v", err)
-	}
+	reply := wire.AppendTGSRep(make([]byte, 0, replyCap), &rep)
 	out.authtime = etp.AuthTime
 	out.repEType, out.tktEType, out.sesEType = replyKey.KeyType, tktKey.EType, etp.Key.KeyType
 	return reply, hdr, nil

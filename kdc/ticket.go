@@ -2,18 +2,18 @@ package kdc
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/iana"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // flagSet reports whether bit i of a Kerberos flags/options bit string is
@@ -36,16 +36,17 @@ func newFlags(bits ...int) asn1.BitString {
 
 // sealTicket encrypts a ticket's EncTicketPart in the service key (key usage 2).
 func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm string, key db.Key) (messages.Ticket, error) {
-	b, err := asn1.Marshal(etp)
-	if err != nil {
-		return messages.Ticket{}, fmt.Errorf("marshal EncTicketPart: %w", err)
-	}
-	b = asn1tools.AddASNAppTag(b, asnAppTag.EncTicketPart)
 	keys, err := longTermKeys(key, keyusage.KDC_REP_TICKET)
 	if err != nil {
 		return messages.Ticket{}, err
 	}
-	ed, err := encrypt(b, keys, key.KVNO)
+	buf := getScratch()
+	defer putScratch(buf)
+	*buf, err = wire.AppendEncTicketPart((*buf)[:0], &etp)
+	if err != nil {
+		return messages.Ticket{}, fmt.Errorf("marshal EncTicketPart: %w", err)
+	}
+	ed, err := encrypt(*buf, keys, key.KVNO)
 	if err != nil {
 		return messages.Ticket{}, err
 	}
@@ -57,13 +58,31 @@ func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm str
 // but RFC 4120 and every other KDC use 26 for TGS and strict decoders may not.
 // keys are the reply key's derived keys for the reply's key usage.
 func sealRepPart(part messages.EncKDCRepPart, appTag int, keys *kcrypto.Keys, kvno uint32) (types.EncryptedData, error) {
-	b, err := asn1.Marshal(part)
+	buf := getScratch()
+	defer putScratch(buf)
+	var err error
+	*buf, err = wire.AppendEncKDCRepPart((*buf)[:0], &part, appTag)
 	if err != nil {
 		return types.EncryptedData{}, fmt.Errorf("marshal EncKDCRepPart: %w", err)
 	}
-	b = asn1tools.AddASNAppTag(b, appTag)
-	return encrypt(b, keys, kvno)
+	return encrypt(*buf, keys, kvno)
 }
+
+// scratchPool holds the buffers the plaintext of EncTicketPart and
+// EncKDCRepPart is encoded into: encryption copies it, so the buffer can
+// serve the next request. It holds session keys, so it is cleared on return.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getScratch() *[]byte { return scratchPool.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	clear((*b)[:cap(*b)])
+	scratchPool.Put(b)
+}
+
+// replyCap is the initial capacity of a reply buffer: most AS-REPs and
+// TGS-REPs fit, so the encoder does not grow it.
+const replyCap = 1024
 
 // lastReq is the LastReq a reply carries: MIT sends a single entry of type 0
 // with time 0 because it keeps no last-request data, and neither do we
