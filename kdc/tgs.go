@@ -235,11 +235,11 @@ func verifyBodyChecksum(ck types.Checksum, key types.EncryptionKey, rawBody []by
 	if want, ok := kcrypto.ChecksumType(key.KeyType); !ok || ck.CksumType != want {
 		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "checksum type %d does not match session key enctype %d", ck.CksumType, key.KeyType)
 	}
-	keys, err := sessionKeys(key, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR_CHKSUM)
+	kc, err := kcrypto.DeriveChecksumKey(key.KeyType, key.KeyValue, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR_CHKSUM)
 	if err != nil {
-		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "%v", err)
+		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "derive checksum key of enctype %d: %v", key.KeyType, err)
 	}
-	if !keys.VerifyChecksum(rawBody, ck.Checksum) {
+	if !kc.VerifyChecksum(rawBody, ck.Checksum) {
 		return newError(errorcode.KRB_AP_ERR_MODIFIED, "request body checksum mismatch")
 	}
 	return nil

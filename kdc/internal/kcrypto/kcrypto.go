@@ -77,22 +77,20 @@ var ErrIntegrity = errors.New("integrity check failed")
 // and a MAC, which no encryption produces.
 var ErrShortCiphertext = errors.New("ciphertext shorter than confounder and checksum")
 
-// Keys are the keys derived from one base key for one key usage. They are
-// immutable and safe for concurrent use.
+// Keys are the encryption keys (Ke, Ki) derived from one base key for one
+// key usage. They are immutable and safe for concurrent use.
 type Keys struct {
 	etype int32
 	p     *profile
 	ke    cipher.Block
 	ki    []byte
-	kc    []byte
 }
 
 // EType is the enctype of the base key the keys were derived from.
 func (k *Keys) EType() int32 { return k.etype }
 
-// Derive computes Ke, Ki and Kc for base key key of the given enctype and
-// key usage (RFC 3961 section 5.3, RFC 8009 section 5).
-func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
+// checkKey returns the profile of etype, refusing a key of the wrong size.
+func checkKey(etype int32, key []byte) (*profile, error) {
 	p, err := profileOf(etype)
 	if err != nil {
 		return nil, err
@@ -100,11 +98,33 @@ func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
 	if len(key) != p.keySize {
 		return nil, fmt.Errorf("enctype %d: key of %d bytes, want %d", etype, len(key), p.keySize)
 	}
-	var ke, ki, kc []byte
+	return p, nil
+}
+
+// derive is DK (RFC 3961 section 5.3, RFC 3962) or KDF-HMAC-SHA2 (RFC 8009
+// section 5) of key for usage and kind (0xAA Ke, 0x55 Ki, 0x99 Kc).
+func derive(p *profile, key []byte, usage uint32, kind byte, size int) ([]byte, error) {
+	if p.rfc8009 {
+		return kdfHMACSHA2(p, key, usage, kind, size), nil
+	}
+	base, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return dk(base, size, usage, kind), nil
+}
+
+// Derive computes Ke and Ki for base key key of the given enctype and key
+// usage, for Encrypt and Decrypt.
+func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
+	p, err := checkKey(etype, key)
+	if err != nil {
+		return nil, err
+	}
+	var ke, ki []byte
 	if p.rfc8009 {
 		ke = kdfHMACSHA2(p, key, usage, 0xAA, p.keySize)
 		ki = kdfHMACSHA2(p, key, usage, 0x55, p.macSize)
-		kc = kdfHMACSHA2(p, key, usage, 0x99, p.macSize)
 	} else {
 		base, err := aes.NewCipher(key)
 		if err != nil {
@@ -112,13 +132,50 @@ func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
 		}
 		ke = dk(base, p.keySize, usage, 0xAA)
 		ki = dk(base, p.keySize, usage, 0x55)
-		kc = dk(base, p.keySize, usage, 0x99)
 	}
 	block, err := aes.NewCipher(ke)
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
-	return &Keys{etype: etype, p: p, ke: block, ki: ki, kc: kc}, nil
+	return &Keys{etype: etype, p: p, ke: block, ki: ki}, nil
+}
+
+// ChecksumKey is the checksum key (Kc) derived from one base key for one
+// key usage.
+type ChecksumKey struct {
+	p  *profile
+	kc []byte
+}
+
+// DeriveChecksumKey computes Kc for base key key of the given enctype and
+// key usage.
+func DeriveChecksumKey(etype int32, key []byte, usage uint32) (*ChecksumKey, error) {
+	p, err := checkKey(etype, key)
+	if err != nil {
+		return nil, err
+	}
+	size := p.keySize
+	if p.rfc8009 {
+		size = p.macSize
+	}
+	kc, err := derive(p, key, usage, 0x99, size)
+	if err != nil {
+		return nil, fmt.Errorf("enctype %d: %w", etype, err)
+	}
+	return &ChecksumKey{p: p, kc: kc}, nil
+}
+
+// Checksum is the keyed checksum of data under Kc (the enctype's
+// hmac-sha1-96-aes or hmac-sha256-128/sha384-192-aes checksum type).
+func (k *ChecksumKey) Checksum(data []byte) []byte {
+	mac := hmac.New(k.p.hash, k.kc)
+	mac.Write(data)
+	return mac.Sum(nil)[:k.p.macSize]
+}
+
+// VerifyChecksum reports whether sum is data's checksum under Kc.
+func (k *ChecksumKey) VerifyChecksum(data, sum []byte) bool {
+	return subtle.ConstantTimeCompare(k.Checksum(data), sum) == 1
 }
 
 // usageConstant is the 5-byte derivation constant: usage, big-endian, and
@@ -134,14 +191,47 @@ func usageConstant(usage uint32, kind byte) [5]byte {
 // with the identity random-to-key. DR encrypts the n-folded constant with
 // the base key, then each output block again, until there are size bytes.
 func dk(base cipher.Block, size int, usage uint32, kind byte) []byte {
-	c := usageConstant(usage, kind)
 	out := make([]byte, size+aes.BlockSize) // room for a whole last block
-	nfold(c[:], out[:aes.BlockSize])
+	if k := kindIndex(kind); usage < foldedUsages && k >= 0 {
+		copy(out, folded[usage][k][:])
+	} else {
+		c := usageConstant(usage, kind)
+		nfold(c[:], out[:aes.BlockSize])
+	}
 	base.Encrypt(out[:aes.BlockSize], out[:aes.BlockSize])
 	for n := aes.BlockSize; n < size; n += aes.BlockSize {
 		base.Encrypt(out[n:n+aes.BlockSize], out[n-aes.BlockSize:n])
 	}
 	return out[:size:size]
+}
+
+// foldedUsages is how many key usages (0 up) have their n-folded
+// constants precomputed in folded: all those RFC 4120 defines.
+const foldedUsages = 32
+
+// folded holds n-fold(usage | kind) to one AES block for usage <
+// foldedUsages and the three kinds (kindIndex order), which would otherwise
+// be recomputed on every derivation.
+var folded = func() (t [foldedUsages][3][aes.BlockSize]byte) {
+	for u := range t {
+		for k, kind := range []byte{0xAA, 0x55, 0x99} {
+			c := usageConstant(uint32(u), kind)
+			nfold(c[:], t[u][k][:])
+		}
+	}
+	return t
+}()
+
+func kindIndex(kind byte) int {
+	switch kind {
+	case 0xAA:
+		return 0
+	case 0x55:
+		return 1
+	case 0x99:
+		return 2
+	}
+	return -1
 }
 
 // kdfHMACSHA2 is RFC 8009's KDF-HMAC-SHA2(key, label, k) for one block of
@@ -249,19 +339,6 @@ func (k *Keys) Decrypt(ciphertext []byte) ([]byte, error) {
 		}
 	}
 	return plain[confounderSize:], nil
-}
-
-// Checksum is the keyed checksum of data under Kc (the enctype's
-// hmac-sha1-96-aes or hmac-sha256-128/sha384-192-aes checksum type).
-func (k *Keys) Checksum(data []byte) []byte {
-	mac := hmac.New(k.p.hash, k.kc)
-	mac.Write(data)
-	return mac.Sum(nil)[:k.p.macSize]
-}
-
-// VerifyChecksum reports whether sum is data's checksum under Kc.
-func (k *Keys) VerifyChecksum(data, sum []byte) bool {
-	return subtle.ConstantTimeCompare(k.Checksum(data), sum) == 1
 }
 
 // ChecksumType is the checksum type (RFC 3961 section 8) that goes with
