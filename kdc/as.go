@@ -16,6 +16,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // handleAS serves one AS-REQ.
@@ -132,6 +133,10 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if err != nil {
 		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
 	}
+	replyKeys, err := longTermKeys(replyKey, keyusage.AS_REP_ENCPART)
+	if err != nil {
+		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
+	}
 	encPart, err := sealRepPart(messages.EncKDCRepPart{
 		Key:       sessionKey,
 		LastReqs:  lastReq(),
@@ -144,14 +149,11 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 		SRealm:    realm,
 		SName:     b.SName,
 		CAddr:     b.Addresses,
-	}, asnAppTag.EncASRepPart, encryptionKey(replyKey), keyusage.AS_REP_ENCPART, replyKey.KVNO)
+	}, asnAppTag.EncASRepPart, replyKeys, replyKey.KVNO)
 	if err != nil {
 		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
 	}
-	info, err := etypeInfo2(replyKey)
-	if err != nil {
-		return nil, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
-	}
+	info := etypeInfo2(replyKey)
 	rep := messages.ASRep{KDCRepFields: messages.KDCRepFields{
 		PVNO:    iana.PVNO,
 		MsgType: msgtype.KRB_AS_REP,
@@ -161,10 +163,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 		Ticket:  ticket,
 		EncPart: encPart,
 	}}
-	reply, err := rep.Marshal()
-	if err != nil {
-		return nil, newError(errorcode.KRB_ERR_GENERIC, "marshal AS-REP: %v", err)
-	}
+	reply := wire.AppendASRep(make([]byte, 0, replyCap), &rep)
 	out.authtime = times.start
 	out.repEType, out.tktEType, out.sesEType = replyKey.EType, tktKey.EType, sesEType
 	return reply, nil
@@ -210,7 +209,11 @@ func (h *Handler) verifyEncTimestamp(pa types.PAData, client *db.Principal, now 
 	if !ok || !permittedEType(ed.EType) {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "PA-ENC-TIMESTAMP in enctype %d, for which the client has no key", ed.EType)
 	}
-	plain, err := decrypt(ed, encryptionKey(key), keyusage.AS_REQ_PA_ENC_TIMESTAMP)
+	keys, err := longTermKeys(key, keyusage.AS_REQ_PA_ENC_TIMESTAMP)
+	if err != nil {
+		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "%v", err)
+	}
+	plain, err := decrypt(ed, keys)
 	if err != nil {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "wrong password or key (PA-ENC-TIMESTAMP does not decrypt)")
 	}
@@ -231,30 +234,18 @@ func preauthRequired(key db.Key) *krbError {
 	e := newError(errorcode.KDC_ERR_PREAUTH_REQUIRED, "")
 	e.eText = "Additional pre-authentication required"
 	e.detail = e.eText
-	info, err := etypeInfo2(key)
-	if err != nil {
-		return newError(errorcode.KRB_ERR_GENERIC, "%v", err)
-	}
-	md, err := asn1.Marshal(types.MethodData{
-		{PADataType: patype.PA_ETYPE_INFO2, PADataValue: info},
+	e.eData = wire.AppendMethodData(nil, types.MethodData{
+		{PADataType: patype.PA_ETYPE_INFO2, PADataValue: etypeInfo2(key)},
 		{PADataType: patype.PA_ENC_TIMESTAMP, PADataValue: []byte{}},
 	})
-	if err != nil {
-		return newError(errorcode.KRB_ERR_GENERIC, "marshal METHOD-DATA: %v", err)
-	}
-	e.eData = md
 	return e
 }
 
 // etypeInfo2 encodes PA-ETYPE-INFO2 for one key. The salt is always sent:
 // gokrb5's type would drop an empty one and the client would then fall back
 // to the default salt, which is wrong for renamed principals.
-func etypeInfo2(k db.Key) ([]byte, error) {
-	b, err := asn1.Marshal(types.ETypeInfo2{{EType: k.EType, Salt: k.Salt}})
-	if err != nil {
-		return nil, fmt.Errorf("marshal ETYPE-INFO2: %w", err)
-	}
-	return b, nil
+func etypeInfo2(k db.Key) []byte {
+	return wire.AppendETypeInfo2(nil, types.ETypeInfo2{{EType: k.EType, Salt: k.Salt}})
 }
 
 func findPAData(pas types.PADataSequence, t int32) (types.PAData, bool) {

@@ -10,6 +10,12 @@
 // in-memory index of package kdc/db. Nothing on the request path touches the
 // disk, Raft or a lock held across crypto.
 //
+// The hot path avoids reflection and repeated work: replies are encoded by
+// kdc/internal/wire (hand-written DER on kdc/internal/der, byte for byte
+// what gokrb5's reflection encoder writes), and encryption uses
+// kdc/internal/kcrypto, which derives each database key's Ke/Ki once and
+// keeps them in a bounded cache. Requests are still decoded by gokrb5.
+//
 // Tests: the Handler is tested in-process against an in-memory Reader (unit
 // tests for lifetimes, flags, enctype selection and every error code, fuzz
 // tests for request decoding and TCP framing); the listeners and the whole

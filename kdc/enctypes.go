@@ -1,16 +1,14 @@
 package kdc
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
-	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/crypto/etype"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
 )
 
 // permittedEType reports whether the KDC will use an enctype for any key:
@@ -79,40 +77,49 @@ func newSessionKey(rnd io.Reader, e int32) (types.EncryptionKey, error) {
 	return types.EncryptionKey{KeyType: e, KeyValue: key}, nil
 }
 
-func encryptionKey(k db.Key) types.EncryptionKey {
-	return types.EncryptionKey{KeyType: k.EType, KeyValue: k.Value}
-}
+// maxDerivedKeys bounds the derived-key cache: each entry (an expanded AES
+// key schedule and two HMAC keys) is under 1 KiB, so this is a few MiB.
+const maxDerivedKeys = 8192
 
-var errShortCiphertext = errors.New("ciphertext shorter than confounder and checksum")
+// derivedKeys holds the derived keys of database keys (krbtgt, services,
+// clients), which serve many requests each; session keys and subkeys are
+// derived per use instead (sessionKeys). Entries are keyed by key bytes, so
+// a rekey needs no invalidation.
+var derivedKeys = kcrypto.NewCache(maxDerivedKeys)
 
-// decrypt decrypts and integrity-checks ciphertext. It checks the length
-// first because gokrb5's DecryptMessage slices before checking and panics on
-// ciphertext shorter than its checksum, which any client can send.
-func decrypt(ed types.EncryptedData, key types.EncryptionKey, usage uint32) ([]byte, error) {
-	if ed.EType != key.KeyType {
-		return nil, fmt.Errorf("ciphertext enctype %d does not match key enctype %d", ed.EType, key.KeyType)
-	}
-	et, err := crypto.GetEtype(key.KeyType)
+// longTermKeys returns the derived keys of a database key for a key usage.
+func longTermKeys(k db.Key, usage uint32) (*kcrypto.Keys, error) {
+	keys, err := derivedKeys.Get(k.EType, k.Value, usage)
 	if err != nil {
-		return nil, fmt.Errorf("enctype %d: %w", key.KeyType, err)
+		return nil, fmt.Errorf("derive keys of enctype %d usage %d: %w", k.EType, usage, err)
 	}
-	if len(ed.Cipher) < minCiphertext(et) {
-		return nil, errShortCiphertext
-	}
-	return et.DecryptMessage(key.KeyValue, ed.Cipher, usage)
+	return keys, nil
 }
 
-// minCiphertext is the shortest valid ciphertext: a confounder and a MAC
-// around an empty plaintext.
-func minCiphertext(et etype.EType) int {
-	return et.GetConfounderByteSize() + et.GetHMACBitLength()/8
-}
-
-// encrypt seals plaintext under key with the given key usage.
-func encrypt(plain []byte, key types.EncryptionKey, usage uint32, kvno uint32) (types.EncryptedData, error) {
-	ed, err := crypto.GetEncryptedData(plain, key, usage, int(kvno))
+// sessionKeys derives the keys of a session key or subkey for a key usage.
+func sessionKeys(k types.EncryptionKey, usage uint32) (*kcrypto.Keys, error) {
+	keys, err := kcrypto.Derive(k.KeyType, k.KeyValue, usage)
 	if err != nil {
-		return types.EncryptedData{}, fmt.Errorf("encrypt with enctype %d usage %d: %w", key.KeyType, usage, err)
+		return nil, fmt.Errorf("derive keys of enctype %d usage %d: %w", k.KeyType, usage, err)
 	}
-	return ed, nil
+	return keys, nil
+}
+
+// decrypt decrypts and integrity-checks ciphertext (kcrypto checks the
+// length before slicing: gokrb5 panicked on ciphertext shorter than its
+// checksum, which any client can send).
+func decrypt(ed types.EncryptedData, keys *kcrypto.Keys) ([]byte, error) {
+	if ed.EType != keys.EType() {
+		return nil, fmt.Errorf("ciphertext enctype %d does not match key enctype %d", ed.EType, keys.EType())
+	}
+	return keys.Decrypt(ed.Cipher)
+}
+
+// encrypt seals plaintext; kvno is the key's version (0: not sent).
+func encrypt(plain []byte, keys *kcrypto.Keys, kvno uint32) (types.EncryptedData, error) {
+	c, err := keys.Encrypt(plain)
+	if err != nil {
+		return types.EncryptedData{}, fmt.Errorf("encrypt with enctype %d: %w", keys.EType(), err)
+	}
+	return types.EncryptedData{EType: keys.EType(), KVNO: int(kvno), Cipher: c}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // krbError is a protocol failure to be answered with a KRB-ERROR. It carries
@@ -83,7 +85,7 @@ func marshalError(e *krbError, realm string, cname types.PrincipalName, crealm s
 	if len(ke.SName.NameString) == 0 {
 		ke.SName = tgsName(realm)
 	}
-	b, err := ke.Marshal()
+	b, err := wire.AppendKRBError(nil, &ke)
 	if err != nil {
 		return nil, fmt.Errorf("marshal KRB-ERROR %d: %w", e.code, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -254,25 +255,53 @@ func clip(name string) string {
 }
 
 func (o *outcome) logTo(l *slog.Logger) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d etypes {", o.exchange, len(o.etypes))
+	level := o.level()
+	ctx := context.Background()
+	if !l.Enabled(ctx, level) {
+		return // the line is built only for a logger that writes it
+	}
+	// Appended by hand rather than with fmt: this runs for every request.
+	b := make([]byte, 0, 256)
+	b = append(b, o.exchange...)
+	b = append(b, " ("...)
+	b = strconv.AppendInt(b, int64(len(o.etypes)), 10)
+	b = append(b, " etypes {"...)
 	for i, e := range o.etypes[:min(len(o.etypes), maxLoggedETypes)] {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		fmt.Fprintf(&b, "%d", e)
+		b = strconv.AppendInt(b, int64(e), 10)
 	}
 	if len(o.etypes) > maxLoggedETypes {
-		b.WriteString(" ...")
+		b = append(b, " ..."...)
 	}
-	fmt.Fprintf(&b, "}) %s: %s: ", o.from.Addr(), o.status)
+	b = append(b, "}) "...)
+	if a := o.from.Addr(); a.IsValid() {
+		b = a.AppendTo(b)
+	} else {
+		b = append(b, a.String()...) // "invalid IP", as before
+	}
+	b = append(b, ": "...)
+	b = append(b, o.status...)
+	b = append(b, ": "...)
 	if o.status == "ISSUE" {
-		fmt.Fprintf(&b, "authtime %d, etypes {rep=%d tkt=%d ses=%d}, ", o.authtime.Unix(), o.repEType, o.tktEType, o.sesEType)
+		b = append(b, "authtime "...)
+		b = strconv.AppendInt(b, o.authtime.Unix(), 10)
+		b = append(b, ", etypes {rep="...)
+		b = strconv.AppendInt(b, int64(o.repEType), 10)
+		b = append(b, " tkt="...)
+		b = strconv.AppendInt(b, int64(o.tktEType), 10)
+		b = append(b, " ses="...)
+		b = strconv.AppendInt(b, int64(o.sesEType), 10)
+		b = append(b, "}, "...)
 	}
 	client, server := clip(o.client), clip(o.server)
-	fmt.Fprintf(&b, "%s for %s", client, server)
+	b = append(b, client...)
+	b = append(b, " for "...)
+	b = append(b, server...)
 	if o.detail != "" {
-		fmt.Fprintf(&b, ", %s", o.detail)
+		b = append(b, ", "...)
+		b = append(b, o.detail...)
 	}
-	l.Log(context.Background(), o.level(), b.String(), "exchange", o.exchange, "result", o.status, "client", client, "server", server, "from", o.from.String(), "transport", o.transport)
+	l.LogAttrs(ctx, level, string(b), slog.String("exchange", o.exchange), slog.String("result", o.status), slog.String("client", client), slog.String("server", server), slog.String("from", o.from.String()), slog.String("transport", o.transport))
 }

@@ -263,3 +263,8 @@ func decryptTicket(t testing.TB, tkt messages.Ticket, p *db.Principal) messages.
 	}
 	return etp
 }
+
+// encryptionKey is a database key in gokrb5's type, for the test clients.
+func encryptionKey(k db.Key) types.EncryptionKey {
+	return types.EncryptionKey{KeyType: k.EType, KeyValue: k.Value}
+}

@@ -1,9 +1,10 @@
 package kdc
 
 import (
-	"encoding/asn1"
 	"errors"
 	"fmt"
+
+	"github.com/kdcha/kdcha/kdc/internal/der"
 )
 
 // rawReqBody returns the KDC-REQ-BODY element of an AS-REQ or TGS-REQ exactly
@@ -13,30 +14,32 @@ import (
 // order of optional elements, BER lengths, bit string padding), so the
 // checksum must be verified over the received bytes, as MIT does with
 // fetch_asn1_field.
+//
+// It reads only the three headers on the way (APPLICATION, SEQUENCE, the
+// fields), so the request is decoded once, by gokrb5, not twice.
 func rawReqBody(msg []byte) ([]byte, error) {
-	var app asn1.RawValue
-	if _, err := asn1.Unmarshal(msg, &app); err != nil {
+	app, _, err := der.Read(msg)
+	if err != nil {
 		return nil, fmt.Errorf("kdc-req: %w", err)
 	}
-	if app.Class != asn1.ClassApplication {
+	if app.Class != der.ClassApplication {
 		return nil, errors.New("kdc-req: not an application tag")
 	}
-	var seq asn1.RawValue
-	if _, err := asn1.Unmarshal(app.Bytes, &seq); err != nil {
+	seq, _, err := der.Read(app.Content)
+	if err != nil {
 		return nil, fmt.Errorf("kdc-req sequence: %w", err)
 	}
-	if seq.Class != asn1.ClassUniversal || seq.Tag != asn1.TagSequence {
+	if seq.Class != der.ClassUniversal || seq.Tag != 16 {
 		return nil, errors.New("kdc-req: not a sequence")
 	}
-	rest := seq.Bytes
+	rest := seq.Content
 	for len(rest) > 0 {
-		var field asn1.RawValue
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &field); err != nil {
+		var field der.Element
+		if field, rest, err = der.Read(rest); err != nil {
 			return nil, fmt.Errorf("kdc-req field: %w", err)
 		}
-		if field.Class == asn1.ClassContextSpecific && field.Tag == 4 {
-			return field.Bytes, nil
+		if field.Class == der.ClassContext && field.Tag == 4 {
+			return field.Content, nil
 		}
 	}
 	return nil, errors.New("kdc-req: no req-body [4]")

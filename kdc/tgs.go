@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
@@ -16,6 +15,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // handleTGS serves one TGS-REQ.
@@ -126,6 +127,10 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 	// The reply names the service exactly as requested, alias included:
 	// clients (Java strictly) reject a reply whose sname differs from the
 	// request unless it is a krbtgt referral.
+	replyKeys, err := sessionKeys(replyKey, replyUsage)
+	if err != nil {
+		return nil, hdr, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
+	}
 	encPart, err := sealRepPart(messages.EncKDCRepPart{
 		Key:       etp.Key,
 		LastReqs:  lastReq(),
@@ -138,7 +143,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 		SRealm:    realm,
 		SName:     b.SName,
 		CAddr:     etp.CAddr,
-	}, asnAppTag.EncTGSRepPart, replyKey, replyUsage, 0)
+	}, asnAppTag.EncTGSRepPart, replyKeys, 0)
 	if err != nil {
 		return nil, hdr, newError(errorcode.KRB_ERR_GENERIC, "%v", err)
 	}
@@ -150,10 +155,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 		Ticket:  ticket,
 		EncPart: encPart,
 	}}
-	reply, err := rep.Marshal()
-	if err != nil {
-		return nil, hdr, newError(errorcode.KRB_ERR_GENERIC, "marshal TGS-REP: %v", err)
-	}
+	reply := wire.AppendTGSRep(make([]byte, 0, replyCap), &rep)
 	out.authtime = etp.AuthTime
 	out.repEType, out.tktEType, out.sesEType = replyKey.KeyType, tktKey.EType, etp.Key.KeyType
 	return reply, hdr, nil
@@ -187,7 +189,11 @@ func (h *Handler) verifyHeader(ap messages.APReq, rawBody []byte, renew bool, no
 		return hdr, types.EncryptionKey{}, auth, newError(terr.Code, "%s", terr.Detail)
 	}
 	sessionKey := hdr.Key
-	plain, err := decrypt(ap.EncryptedAuthenticator, sessionKey, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR)
+	authKeys, err := sessionKeys(sessionKey, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR)
+	if err != nil {
+		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "ticket session key: %v", err)
+	}
+	plain, err := decrypt(ap.EncryptedAuthenticator, authKeys)
 	if err != nil {
 		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "authenticator does not decrypt: %v", err)
 	}
@@ -226,11 +232,14 @@ func verifyBodyChecksum(ck types.Checksum, key types.EncryptionKey, rawBody []by
 	if ck.CksumType == 0 || len(ck.Checksum) == 0 {
 		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "authenticator has no checksum of the request body")
 	}
-	et, err := crypto.GetChksumEtype(ck.CksumType)
-	if err != nil || et.GetETypeID() != key.KeyType {
+	if want, ok := kcrypto.ChecksumType(key.KeyType); !ok || ck.CksumType != want {
 		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "checksum type %d does not match session key enctype %d", ck.CksumType, key.KeyType)
 	}
-	if !et.VerifyChecksum(key.KeyValue, rawBody, ck.Checksum, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR_CHKSUM) {
+	kc, err := kcrypto.DeriveChecksumKey(key.KeyType, key.KeyValue, keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR_CHKSUM)
+	if err != nil {
+		return newError(errorcode.KRB_AP_ERR_INAPP_CKSUM, "derive checksum key of enctype %d: %v", key.KeyType, err)
+	}
+	if !kc.VerifyChecksum(rawBody, ck.Checksum) {
 		return newError(errorcode.KRB_AP_ERR_MODIFIED, "request body checksum mismatch")
 	}
 	return nil
@@ -308,7 +317,11 @@ func (h *Handler) newServiceTicket(b messages.KDCReqBody, hdr messages.EncTicket
 	}
 	authz := hdr.AuthorizationData
 	if len(b.EncAuthData.Cipher) > 0 {
-		plain, err := decrypt(b.EncAuthData, az.key, az.usage)
+		keys, err := sessionKeys(az.key, az.usage)
+		if err != nil {
+			return etp, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "enc-authorization-data: %v", err)
+		}
+		plain, err := decrypt(b.EncAuthData, keys)
 		if err != nil {
 			return etp, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "enc-authorization-data does not decrypt: %v", err)
 		}

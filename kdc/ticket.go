@@ -2,17 +2,18 @@ package kdc
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/iana"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 // flagSet reports whether bit i of a Kerberos flags/options bit string is
@@ -35,12 +36,17 @@ func newFlags(bits ...int) asn1.BitString {
 
 // sealTicket encrypts a ticket's EncTicketPart in the service key (key usage 2).
 func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm string, key db.Key) (messages.Ticket, error) {
-	b, err := asn1.Marshal(etp)
+	keys, err := longTermKeys(key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		return messages.Ticket{}, err
+	}
+	buf := getScratch()
+	defer putScratch(buf)
+	*buf, err = wire.AppendEncTicketPart((*buf)[:0], &etp)
 	if err != nil {
 		return messages.Ticket{}, fmt.Errorf("marshal EncTicketPart: %w", err)
 	}
-	b = asn1tools.AddASNAppTag(b, asnAppTag.EncTicketPart)
-	ed, err := encrypt(b, encryptionKey(key), keyusage.KDC_REP_TICKET, key.KVNO)
+	ed, err := encrypt(*buf, keys, key.KVNO)
 	if err != nil {
 		return messages.Ticket{}, err
 	}
@@ -50,14 +56,33 @@ func sealTicket(etp messages.EncTicketPart, sname types.PrincipalName, realm str
 // sealRepPart encrypts the reply's EncKDCRepPart. appTag is 25 for an AS-REP
 // and 26 for a TGS-REP: gokrb5 always writes 25, which MIT and Java accept,
 // but RFC 4120 and every other KDC use 26 for TGS and strict decoders may not.
-func sealRepPart(part messages.EncKDCRepPart, appTag int, key types.EncryptionKey, usage uint32, kvno uint32) (types.EncryptedData, error) {
-	b, err := asn1.Marshal(part)
+// keys are the reply key's derived keys for the reply's key usage.
+func sealRepPart(part messages.EncKDCRepPart, appTag int, keys *kcrypto.Keys, kvno uint32) (types.EncryptedData, error) {
+	buf := getScratch()
+	defer putScratch(buf)
+	var err error
+	*buf, err = wire.AppendEncKDCRepPart((*buf)[:0], &part, appTag)
 	if err != nil {
 		return types.EncryptedData{}, fmt.Errorf("marshal EncKDCRepPart: %w", err)
 	}
-	b = asn1tools.AddASNAppTag(b, appTag)
-	return encrypt(b, key, usage, kvno)
+	return encrypt(*buf, keys, kvno)
 }
+
+// scratchPool holds the buffers the plaintext of EncTicketPart and
+// EncKDCRepPart is encoded into: encryption copies it, so the buffer can
+// serve the next request. It holds session keys, so it is cleared on return.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getScratch() *[]byte { return scratchPool.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	clear((*b)[:cap(*b)])
+	scratchPool.Put(b)
+}
+
+// replyCap is the initial capacity of a reply buffer: most AS-REPs and
+// TGS-REPs fit, so the encoder does not grow it.
+const replyCap = 1024
 
 // lastReq is the LastReq a reply carries: MIT sends a single entry of type 0
 // with time 0 because it keeps no last-request data, and neither do we
@@ -68,7 +93,11 @@ func lastReq() []messages.LastReq {
 
 // decodeTicketPart decrypts a ticket with the service's key and decodes it.
 func decodeTicketPart(t messages.Ticket, key db.Key) (messages.EncTicketPart, error) {
-	plain, err := decrypt(t.EncPart, encryptionKey(key), keyusage.KDC_REP_TICKET)
+	keys, err := longTermKeys(key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		return messages.EncTicketPart{}, err
+	}
+	plain, err := decrypt(t.EncPart, keys)
 	if err != nil {
 		return messages.EncTicketPart{}, fmt.Errorf("decrypt ticket: %w", err)
 	}
