@@ -85,6 +85,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
 	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
 	s.registerMigration()
+	s.registerPolicies()
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
@@ -180,6 +181,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		MaxLife:          req.MaxLife,
 		MaxRenewableLife: req.MaxRenewableLife,
 		Aliases:          req.Aliases,
+		Policy:           req.Policy,
 	}
 	if req.NoPreauth {
 		cr.Attributes = &db.Attributes{}
@@ -205,6 +207,9 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 		MaxLife:          req.MaxLife,
 		MaxRenewableLife: req.MaxRenewableLife,
 		Aliases:          req.Aliases,
+		Expires:          req.Expires,
+		PasswordExpires:  req.PasswordExpires,
+		Policy:           req.Policy,
 		IfRevision:       cur.Revision,
 	})
 	if err == nil && req.Unlock && p.Locked {
