@@ -80,7 +80,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if pa, ok := findPAData(as.PAData, patype.PA_ENC_TIMESTAMP); ok {
 		if kerr := h.verifyEncTimestamp(pa, client, now); kerr != nil {
 			if kerr.code == errorcode.KDC_ERR_PREAUTH_FAILED && client.Attributes.RequiresPreauth {
-				h.lockout.failed(client.Name, now)
+				h.lockout.failed(client, now)
 			}
 			return nil, kerr
 		}
