@@ -108,9 +108,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func nameQuery(name string) url.Values { return url.Values{"name": {name}} }
 
 // List returns every principal.
-func (c *Client) List(ctx context.Context) ([]PrincipalInfo, error) {
+func (c *Client) List(ctx context.Context) ([]PrincipalInfo, error) { return c.ListGlob(ctx, "") }
+
+// ListGlob returns the principals whose name matches an MIT-style glob
+// (see db.CompileGlob); "" lists all.
+func (c *Client) ListGlob(ctx context.Context, pattern string) ([]PrincipalInfo, error) {
 	var out []PrincipalInfo
-	return out, c.do(ctx, http.MethodGet, "/v1/principals", nil, nil, &out)
+	var q url.Values
+	if pattern != "" {
+		q = url.Values{"glob": {pattern}}
+	}
+	return out, c.do(ctx, http.MethodGet, "/v1/principals", q, nil, &out)
 }
 
 // Get returns one principal by name or alias.

@@ -72,3 +72,28 @@ func TestAPIPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAPIListGlob checks listing with an MIT-style glob.
+func TestAPIListGlob(t *testing.T) {
+	c, _ := startAPI(t)
+	ctx := context.Background()
+	for _, n := range []string{"host/a.example.com", "host/b.example.com", "HTTP/a.example.com", "hostess"} {
+		if _, err := c.Add(ctx, AddRequest{Name: n, RandomKey: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := c.ListGlob(ctx, "host/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, " ") != "host/a.example.com@ADMIN.TEST host/b.example.com@ADMIN.TEST" {
+		t.Fatalf("host/*: %v", names)
+	}
+	if _, err := c.ListGlob(ctx, "host/[a"); apiStatus(err) != http.StatusBadRequest {
+		t.Fatalf("bad glob: %v", err)
+	}
+}

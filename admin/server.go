@@ -151,7 +151,18 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return err
 }
 
+// list lists every principal, or those whose canonical name matches the
+// glob parameter (db.CompileGlob).
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	match := func(string) bool { return true }
+	if pattern := r.URL.Query().Get("glob"); pattern != "" {
+		g, err := db.CompileGlob(pattern, s.store.Realm())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		match = g.Match
+	}
 	ps, err := s.store.ListFresh(r.Context())
 	if err != nil {
 		writeError(w, err)
@@ -159,7 +170,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]PrincipalInfo, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, infoOf(p))
+		if match(p.Name) {
+			out = append(out, infoOf(p))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

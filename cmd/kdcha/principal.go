@@ -91,11 +91,11 @@ func principalGet() *cobra.Command {
 func principalList() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List principals",
-		Args:  cobra.NoArgs,
+		Use:   "list [GLOB]",
+		Short: "List principals, or those matching an MIT-style glob ('host/*'; without @ the realm is implied)",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ps, err := adminClient(cmd).List(cmd.Context())
+			ps, err := adminClient(cmd).ListGlob(cmd.Context(), strings.Join(args, ""))
 			if err != nil {
 				return err
 			}
