@@ -163,8 +163,13 @@ func (c *Client) Rekey(ctx context.Context, name string) (PrincipalInfo, error) 
 
 // Keytab returns an MIT keytab holding the current keys of the principals.
 func (c *Client) Keytab(ctx context.Context, names []string) ([]byte, error) {
+	return c.KeytabWith(ctx, KeytabRequest{Names: names})
+}
+
+// KeytabWith returns an MIT keytab holding the keys req selects.
+func (c *Client) KeytabWith(ctx context.Context, req KeytabRequest) ([]byte, error) {
 	var out []byte
-	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, KeytabRequest{Names: names}, &out)
+	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, req, &out)
 }
 
 // NodeStatus decodes the node's status (KDC, cluster, VRRP, health) into out.

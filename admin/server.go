@@ -31,7 +31,7 @@ type Store interface {
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
 	Delete(ctx context.Context, name string, force bool) error
-	Keytab(names ...string) ([]byte, error)
+	KeytabWith(opts db.KeytabOptions, names ...string) ([]byte, error)
 	// RotateMasterKey replaces the realm master key on every node (see
 	// db.DB.RotateMasterKey); calling it again resumes an unfinished one.
 	RotateMasterKey(ctx context.Context) (db.RotationReport, error)
@@ -261,7 +261,16 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	b, err := s.store.Keytab(req.Names...)
+	opts := db.KeytabOptions{KeepOld: req.KeepOld}
+	for _, n := range req.EncTypes {
+		et, err := db.EncTypeByName(n)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		opts.EncTypes = append(opts.EncTypes, et)
+	}
+	b, err := s.store.KeytabWith(opts, req.Names...)
 	if err != nil {
 		writeError(w, err)
 		return

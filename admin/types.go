@@ -138,6 +138,11 @@ type TokenResponse struct {
 // KeytabRequest asks for the current keys of some principals as a keytab.
 type KeytabRequest struct {
 	Names []string `json:"names"`
+	// EncTypes keeps only keys of these enctypes (MIT names or numbers;
+	// empty: all).
+	EncTypes []string `json:"enctypes,omitempty"`
+	// KeepOld adds the previous kvno's keys (db.KeytabOptions).
+	KeepOld bool `json:"keep_old,omitempty"`
 }
 
 // errorBody is the JSON body of every failed request.

@@ -27,6 +27,7 @@ func principalAdd() *cobra.Command {
 	var (
 		passwordFile string
 		randomKey    bool
+		keysFile     string
 		req          admin.AddRequest
 	)
 	cmd := &cobra.Command{
@@ -35,6 +36,12 @@ func principalAdd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
+			if keysFile != "" {
+				if randomKey || passwordFile != "" || len(req.Aliases) > 0 || req.NoPreauth {
+					return errors.New("--keys-from-keytab takes no password, random key, alias or preauth flag")
+				}
+				return importFromKeytab(cmd, req.Name, keysFile, req)
+			}
 			switch {
 			case randomKey && passwordFile != "":
 				return errors.New("give either --password-file or --random-key, not both")
@@ -63,6 +70,7 @@ func principalAdd() *cobra.Command {
 	f.DurationVar(&req.MaxRenewableLife, "max-renewable-life", 0, "cap renewable lifetime (0 = realm limit)")
 	f.StringSliceVar(&req.Aliases, "alias", nil, "another name of this principal (repeatable)")
 	f.StringVar(&req.Policy, "policy", "", "password policy (default: the realm default policy)")
+	f.StringVar(&keysFile, "keys-from-keytab", "", "take the keys (and kvno) from this existing keytab of the service, so it need not be re-issued")
 	return cmd
 }
 

@@ -3,6 +3,8 @@ package db
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
@@ -111,4 +113,15 @@ func sealKeys(mk *MasterKey, name string, kvno uint32, keys []plainKey) ([]seale
 		out = append(out, sealedKey{EType: k.etype, Salt: k.salt, Sealed: s})
 	}
 	return out, nil
+}
+
+// EncTypeByName returns the number of a supported enctype from its MIT
+// name (aes256-cts-hmac-sha1-96, ...) or its number ("18").
+func EncTypeByName(name string) (int32, error) {
+	for id, info := range supportedEncTypes {
+		if strings.EqualFold(name, info.name) || name == strconv.Itoa(int(id)) {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", ErrUnsupportedEncType, name)
 }
