@@ -108,9 +108,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func nameQuery(name string) url.Values { return url.Values{"name": {name}} }
 
 // List returns every principal.
-func (c *Client) List(ctx context.Context) ([]PrincipalInfo, error) {
+func (c *Client) List(ctx context.Context) ([]PrincipalInfo, error) { return c.ListGlob(ctx, "") }
+
+// ListGlob returns the principals whose name matches an MIT-style glob
+// (see db.CompileGlob); "" lists all.
+func (c *Client) ListGlob(ctx context.Context, pattern string) ([]PrincipalInfo, error) {
 	var out []PrincipalInfo
-	return out, c.do(ctx, http.MethodGet, "/v1/principals", nil, nil, &out)
+	var q url.Values
+	if pattern != "" {
+		q = url.Values{"glob": {pattern}}
+	}
+	return out, c.do(ctx, http.MethodGet, "/v1/principals", q, nil, &out)
 }
 
 // Get returns one principal by name or alias.
@@ -155,8 +163,13 @@ func (c *Client) Rekey(ctx context.Context, name string) (PrincipalInfo, error) 
 
 // Keytab returns an MIT keytab holding the current keys of the principals.
 func (c *Client) Keytab(ctx context.Context, names []string) ([]byte, error) {
+	return c.KeytabWith(ctx, KeytabRequest{Names: names})
+}
+
+// KeytabWith returns an MIT keytab holding the keys req selects.
+func (c *Client) KeytabWith(ctx context.Context, req KeytabRequest) ([]byte, error) {
 	var out []byte
-	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, KeytabRequest{Names: names}, &out)
+	return out, c.do(ctx, http.MethodPost, "/v1/keytab", nil, req, &out)
 }
 
 // NodeStatus decodes the node's status (KDC, cluster, VRRP, health) into out.

@@ -31,7 +31,7 @@ type Store interface {
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
 	Delete(ctx context.Context, name string, force bool) error
-	Keytab(names ...string) ([]byte, error)
+	KeytabWith(opts db.KeytabOptions, names ...string) ([]byte, error)
 	// RotateMasterKey replaces the realm master key on every node (see
 	// db.DB.RotateMasterKey); calling it again resumes an unfinished one.
 	RotateMasterKey(ctx context.Context) (db.RotationReport, error)
@@ -85,6 +85,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/keytab", s.keytab)
 	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
 	s.registerMigration()
+	s.registerPolicies()
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)
@@ -150,7 +151,18 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return err
 }
 
+// list lists every principal, or those whose canonical name matches the
+// glob parameter (db.CompileGlob).
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	match := func(string) bool { return true }
+	if pattern := r.URL.Query().Get("glob"); pattern != "" {
+		g, err := db.CompileGlob(pattern, s.store.Realm())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		match = g.Match
+	}
 	ps, err := s.store.ListFresh(r.Context())
 	if err != nil {
 		writeError(w, err)
@@ -158,7 +170,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]PrincipalInfo, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, infoOf(p))
+		if match(p.Name) {
+			out = append(out, infoOf(p))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -180,6 +194,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		MaxLife:          req.MaxLife,
 		MaxRenewableLife: req.MaxRenewableLife,
 		Aliases:          req.Aliases,
+		Policy:           req.Policy,
 	}
 	if req.NoPreauth {
 		cr.Attributes = &db.Attributes{}
@@ -205,6 +220,9 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 		MaxLife:          req.MaxLife,
 		MaxRenewableLife: req.MaxRenewableLife,
 		Aliases:          req.Aliases,
+		Expires:          req.Expires,
+		PasswordExpires:  req.PasswordExpires,
+		Policy:           req.Policy,
 		IfRevision:       cur.Revision,
 	})
 	if err == nil && req.Unlock && p.Locked {
@@ -243,7 +261,16 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	b, err := s.store.Keytab(req.Names...)
+	opts := db.KeytabOptions{KeepOld: req.KeepOld}
+	for _, n := range req.EncTypes {
+		et, err := db.EncTypeByName(n)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		opts.EncTypes = append(opts.EncTypes, et)
+	}
+	b, err := s.store.KeytabWith(opts, req.Names...)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -22,7 +22,10 @@ type PrincipalInfo struct {
 	Locked           bool          `json:"locked,omitempty"`
 	Expires          time.Time     `json:"expires,omitzero"`
 	PasswordExpires  time.Time     `json:"password_expires,omitzero"`
-	Policy           string        `json:"policy,omitempty"`
+	PasswordChanged  time.Time     `json:"password_changed,omitzero"`
+	// Policy is the password policy the principal names; "" means the
+	// realm default (db.DefaultPolicyName).
+	Policy string `json:"policy,omitempty"`
 }
 
 func infoOf(p *db.Principal) PrincipalInfo {
@@ -39,6 +42,7 @@ func infoOf(p *db.Principal) PrincipalInfo {
 		Locked:           p.Locked,
 		Expires:          p.Expires,
 		PasswordExpires:  p.PasswordExpires,
+		PasswordChanged:  p.PasswordChanged,
 		Policy:           p.Policy,
 	}
 	for _, k := range p.Keys {
@@ -71,6 +75,8 @@ type AddRequest struct {
 	MaxLife          time.Duration `json:"max_life,omitempty"`
 	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          []string      `json:"aliases,omitempty"`
+	// Policy names the password policy ("": the realm default).
+	Policy string `json:"policy,omitempty"`
 }
 
 // ModifyRequest changes a principal; nil fields are left alone.
@@ -88,6 +94,12 @@ type ModifyRequest struct {
 	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          *[]string      `json:"aliases,omitempty"`
 	Unlock           bool           `json:"unlock,omitempty"`
+	// Expires and PasswordExpires set the principal's and its password's
+	// expiration (the zero time: never); Policy the password policy ("":
+	// the realm default).
+	Expires         *time.Time `json:"expires,omitempty"`
+	PasswordExpires *time.Time `json:"password_expires,omitempty"`
+	Policy          *string    `json:"policy,omitempty"`
 }
 
 // apply returns the attributes after the request's changes.
@@ -126,6 +138,11 @@ type TokenResponse struct {
 // KeytabRequest asks for the current keys of some principals as a keytab.
 type KeytabRequest struct {
 	Names []string `json:"names"`
+	// EncTypes keeps only keys of these enctypes (MIT names or numbers;
+	// empty: all).
+	EncTypes []string `json:"enctypes,omitempty"`
+	// KeepOld adds the previous kvno's keys (db.KeytabOptions).
+	KeepOld bool `json:"keep_old,omitempty"`
 }
 
 // errorBody is the JSON body of every failed request.

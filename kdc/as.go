@@ -64,6 +64,9 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if kerr != nil {
 		return nil, kerr
 	}
+	if kerr := checkClientExpiry(client, server, realm, now); kerr != nil {
+		return nil, kerr
+	}
 	for _, o := range asOptionsRefused {
 		if flagSet(b.KDCOptions, o) {
 			return nil, newError(errorcode.KDC_ERR_BADOPTION, "KDC option %d not allowed in an AS request", o)
@@ -78,7 +81,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if pa, ok := findPAData(as.PAData, patype.PA_ENC_TIMESTAMP); ok {
 		if kerr := h.verifyEncTimestamp(pa, client, now); kerr != nil {
 			if kerr.code == errorcode.KDC_ERR_PREAUTH_FAILED && client.Attributes.RequiresPreauth {
-				h.lockout.failed(client.Name, now)
+				h.lockout.failed(client, now)
 			}
 			return nil, kerr
 		}
@@ -299,6 +302,9 @@ func (h *Handler) lookupService(pn types.PrincipalName, realm string, now time.T
 	}
 	if p.Attributes.Disabled || p.Attributes.DisallowService {
 		return nil, newError(errorcode.KDC_ERR_SERVICE_REVOKED, "service %s is disabled or not allowed as a service", p.Name)
+	}
+	if kerr := checkServiceExpiry(p, now); kerr != nil {
+		return nil, kerr
 	}
 	return p, nil
 }

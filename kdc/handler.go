@@ -86,6 +86,9 @@ func NewHandler(r db.Reader, p Policy, opts ...HandlerOption) *Handler {
 	for _, o := range opts {
 		o(h)
 	}
+	if ps, ok := r.(PolicySource); ok && h.lockout != nil {
+		h.lockout.policies = ps
+	}
 	return h
 }
 

@@ -45,6 +45,7 @@ func principal(name string) types.PrincipalName {
 // asReq describes an AS-REQ to build.
 type asReq struct {
 	client     string
+	server     string // default: the realm's krbtgt
 	realm      string
 	etypes     []int32
 	options    []int
@@ -65,13 +66,17 @@ func (k *testKDC) asReq(t testing.TB, r asReq) []byte {
 	if r.till.IsZero() {
 		r.till = k.now.Add(24 * time.Hour)
 	}
+	sname := tgsName(r.realm)
+	if r.server != "" {
+		sname = principal(r.server)
+	}
 	req := messages.ASReq{KDCReqFields: messages.KDCReqFields{
 		PVNO: 5, MsgType: 10,
 		ReqBody: messages.KDCReqBody{
 			KDCOptions: newFlags(r.options...),
 			CName:      principal(r.client),
 			Realm:      r.realm,
-			SName:      tgsName(r.realm),
+			SName:      sname,
 			Till:       r.till,
 			RTime:      r.rtime,
 			Nonce:      424242,

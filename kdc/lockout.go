@@ -2,6 +2,7 @@ package kdc
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -22,15 +23,48 @@ type LockoutPolicy struct {
 	Duration time.Duration `yaml:"duration"`
 }
 
+// PolicySource is implemented by readers that hold password policies
+// (db.DB): the lockout parameters of the policy governing a principal
+// (MIT's maxfailure, failurecountinterval, lockoutduration), when it sets
+// maxfailure, override the configured LockoutPolicy for that principal.
+// It is consulted only for a failed preauthentication or a locked
+// principal, never on the path of a successful login.
+type PolicySource interface {
+	PolicyOf(p *db.Principal) db.PasswordPolicy
+}
+
+var _ PolicySource = (*db.DB)(nil)
+
+// paramsFor returns the lockout parameters that apply to p.
+func (c *failureCounter) paramsFor(p *db.Principal) LockoutPolicy {
+	if c.policies == nil {
+		return c.policy
+	}
+	pol := c.policies.PolicyOf(p)
+	if pol.MaxFailures <= 0 {
+		return c.policy
+	}
+	lp := LockoutPolicy{MaxFailures: pol.MaxFailures, Window: pol.FailureInterval, Duration: pol.LockoutDuration}
+	if lp.Window <= 0 {
+		lp.Window = defaultLockoutWindow
+	}
+	return lp
+}
+
+// defaultLockoutWindow is how long a failure counts when neither the
+// configuration nor the policy says.
+const defaultLockoutWindow = 10 * time.Minute
+
 // locked reports whether p is locked out at now.
 func (c *failureCounter) locked(p *db.Principal, now time.Time) bool {
 	if !p.Locked {
 		return false
 	}
-	if c == nil || c.policy.Duration <= 0 || p.LockedAt.IsZero() {
+	if c == nil || p.LockedAt.IsZero() {
 		return true
 	}
-	return now.Before(p.LockedAt.Add(c.policy.Duration))
+	d := c.paramsFor(p).Duration
+	return d <= 0 || now.Before(p.LockedAt.Add(d))
 }
 
 // Locker replicates a lock: the only lockout write that goes through Raft.
@@ -46,16 +80,20 @@ type Locker interface {
 // is that an attacker spreading guesses over N nodes gets N x MaxFailures
 // attempts, as with MIT.
 type failureCounter struct {
-	policy LockoutPolicy
-	locker Locker
+	policy   LockoutPolicy
+	locker   Locker
+	policies PolicySource // nil: the configured policy for everyone
 
 	mu      sync.Mutex
 	entries map[string]*failures
+	// tracked is len(entries), readable without mu.
+	tracked atomic.Int64
 }
 
 type failures struct {
-	count int
-	first time.Time
+	count  int
+	first  time.Time
+	window time.Duration
 }
 
 // maxTracked bounds the memory an attacker can make the counter use by
@@ -64,31 +102,37 @@ const maxTracked = 100_000
 
 func newFailureCounter(p LockoutPolicy, l Locker) *failureCounter {
 	if p.Window <= 0 {
-		p.Window = 10 * time.Minute
+		p.Window = defaultLockoutWindow
 	}
 	return &failureCounter{policy: p, locker: l, entries: map[string]*failures{}}
 }
 
-// failed records a failure for name at now and asks the Locker to lock it
+// failed records a failure for p at now and asks the Locker to lock it
 // when the limit is reached within the window.
-func (c *failureCounter) failed(name string, now time.Time) {
-	if c == nil || c.policy.MaxFailures <= 0 {
+func (c *failureCounter) failed(p *db.Principal, now time.Time) {
+	if c == nil {
 		return
 	}
+	lp := c.paramsFor(p)
+	if lp.MaxFailures <= 0 {
+		return
+	}
+	name := p.Name
 	c.mu.Lock()
 	f := c.entries[name]
-	if f == nil || now.Sub(f.first) > c.policy.Window {
+	if f == nil || now.Sub(f.first) > f.window {
 		if len(c.entries) >= maxTracked {
 			c.evictLocked(now)
 		}
-		f = &failures{first: now}
+		f = &failures{first: now, window: lp.Window}
 		c.entries[name] = f
 	}
 	f.count++
-	lock := f.count == c.policy.MaxFailures
+	lock := f.count >= lp.MaxFailures
 	if lock {
 		delete(c.entries, name)
 	}
+	c.tracked.Store(int64(len(c.entries)))
 	c.mu.Unlock()
 	if lock {
 		c.locker.Lock(name)
@@ -97,11 +141,13 @@ func (c *failureCounter) failed(name string, now time.Time) {
 
 // succeeded clears name's failures after a successful preauthentication.
 func (c *failureCounter) succeeded(name string) {
-	if c == nil || c.policy.MaxFailures <= 0 {
+	if c == nil || c.tracked.Load() == 0 {
+		// Nobody is failing: a successful login takes no lock.
 		return
 	}
 	c.mu.Lock()
 	delete(c.entries, name)
+	c.tracked.Store(int64(len(c.entries)))
 	c.mu.Unlock()
 }
 
@@ -111,7 +157,7 @@ func (c *failureCounter) succeeded(name string) {
 // failure would otherwise scan the whole map).
 func (c *failureCounter) evictLocked(now time.Time) {
 	for name, f := range c.entries {
-		if now.Sub(f.first) > c.policy.Window {
+		if now.Sub(f.first) > f.window {
 			delete(c.entries, name)
 		}
 	}

@@ -157,9 +157,9 @@ func TestLockoutEvictionAmortized(t *testing.T) {
 		if i < 10 {
 			at = t0
 		}
-		c.failed(fmt.Sprintf("u%d", i), at)
+		c.failed(&db.Principal{Name: fmt.Sprintf("u%d", i)}, at)
 	}
-	c.failed("new", t0.Add(10*time.Minute+time.Second)) // 10 entries expired
+	c.failed(&db.Principal{Name: "new"}, t0.Add(10*time.Minute+time.Second)) // 10 entries expired
 	if n := len(c.entries); n > maxTracked*9/10+1 {
 		t.Fatalf("%d entries after an eviction, want at most %d: the next failure scans them all again", n, maxTracked*9/10+1)
 	}

@@ -33,11 +33,13 @@ import (
 
 // Store is what the service needs from the principal database: lookups
 // (keys of kadmin/changepw, the caller's attributes) and the replicated
-// password write. *db.DB is one; SetPassword applies the password policy
-// and returns an error wrapping db.ErrWeakPassword that names the rule, so
-// a richer policy plugs in there without changing this package.
+// password writes. *db.DB is one; ChangePassword (a principal's own, min
+// life applies) and SetPassword (another's) apply the password policy and
+// return an error wrapping db.ErrWeakPassword that names the policy and the
+// rule, which becomes the soft-error text.
 type Store interface {
 	db.Reader
+	ChangePassword(ctx context.Context, name, password string) (*db.Principal, error)
 	SetPassword(ctx context.Context, name, password string) (*db.Principal, error)
 }
 
@@ -278,7 +280,9 @@ func (h *Handler) apply(r Request, s *session, verb, target *string) (result uin
 	if !ok || caller.Attributes.Disabled {
 		return ResultAccessDenied, "Client is unknown or disabled", ""
 	}
+	set := h.store.SetPassword
 	if t, ok := h.store.Lookup(*target); ok && t.Name == caller.Name {
+		set = h.store.ChangePassword
 		*target = caller.Name
 		// Changing one's own password needs a ticket from a password
 		// entry just now (kinit), not one from a stolen TGT.
@@ -302,13 +306,17 @@ func (h *Handler) apply(r Request, s *session, verb, target *string) (result uin
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	_, err := h.store.SetPassword(ctx, *target, string(pw))
+	_, err := set(ctx, *target, string(pw))
 	switch {
 	case err == nil:
 		return ResultSuccess, "Password changed", ""
 	case errors.Is(err, db.ErrWeakPassword):
-		_, rule, _ := strings.Cut(err.Error(), db.ErrWeakPassword.Error())
-		return ResultSoftError, "Password rejected: " + db.ErrWeakPassword.Error() + rule, err.Error()
+		// From the sentinel on: the policy and the rule, without the
+		// operation and principal prefixes (or the leader's, when the
+		// write was forwarded).
+		i := strings.Index(err.Error(), db.ErrWeakPassword.Error())
+		rule := err.Error()[max(i, 0):]
+		return ResultSoftError, strings.ToUpper(rule[:1]) + rule[1:], err.Error()
 	case errors.Is(err, db.ErrNotFound):
 		return ResultHardError, fmt.Sprintf("Principal %s does not exist", *target), err.Error()
 	default:

@@ -54,14 +54,15 @@ func TestRefusals(t *testing.T) {
 		text    string
 	}{
 		{"ticket without INITIAL", "alice", false, VersionChangePassword, "new-secret-pass", "", ResultInitialFlagNeeded, "initial ticket"},
-		{"short password", "alice", true, VersionChangePassword, "short", "", ResultSoftError, "5 characters, need at least 8"},
+		{"short password", "alice", true, VersionChangePassword, "short", "", ResultSoftError, "Password refused by policy default: minlength: 5 characters, at least 8 required"},
 		{"password contains the name", "alice", true, VersionChangePassword, "xxALICExxyy", "", ResultSoftError, `contains the principal name "alice"`},
 		{"password not UTF-8", "alice", true, VersionChangePassword, "abc\xffdefgh", "", ResultSoftError, "UTF-8"},
 		{"password too long", "alice", true, VersionChangePassword, strings.Repeat("x", MaxPasswordLen+1), "", ResultSoftError, "at most 1024"},
 		{"set another's password without permission", "alice", true, VersionSetPassword, "new-secret-pass", "bob", ResultAccessDenied, "may not set the password of bob@"},
 		{"set a protected principal's password", "admin", true, VersionSetPassword, "new-secret-pass", "kadmin/changepw", ResultAccessDenied, "keys are random"},
 		{"set an unknown principal's password", "admin", true, VersionSetPassword, "new-secret-pass", "nobody", ResultHardError, "does not exist"},
-		{"set with a weak password", "admin", true, VersionSetPassword, "short", "bob", ResultSoftError, "need at least 8"},
+		{"set with a weak password", "admin", true, VersionSetPassword, "short", "bob", ResultSoftError, "minlength"},
+		{"common password", "alice", true, VersionChangePassword, "Password123", "", ResultSoftError, "default: dict: one of the most common passwords"},
 	}
 	f := newFixture(t)
 	for _, tc := range tests {

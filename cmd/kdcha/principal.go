@@ -27,6 +27,7 @@ func principalAdd() *cobra.Command {
 	var (
 		passwordFile string
 		randomKey    bool
+		keysFile     string
 		req          admin.AddRequest
 	)
 	cmd := &cobra.Command{
@@ -35,6 +36,12 @@ func principalAdd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
+			if keysFile != "" {
+				if randomKey || passwordFile != "" || len(req.Aliases) > 0 || req.NoPreauth {
+					return errors.New("--keys-from-keytab takes no password, random key, alias or preauth flag")
+				}
+				return importFromKeytab(cmd, req.Name, keysFile, req)
+			}
 			switch {
 			case randomKey && passwordFile != "":
 				return errors.New("give either --password-file or --random-key, not both")
@@ -62,6 +69,8 @@ func principalAdd() *cobra.Command {
 	f.DurationVar(&req.MaxLife, "max-life", 0, "cap ticket lifetime for this principal (0 = realm limit)")
 	f.DurationVar(&req.MaxRenewableLife, "max-renewable-life", 0, "cap renewable lifetime (0 = realm limit)")
 	f.StringSliceVar(&req.Aliases, "alias", nil, "another name of this principal (repeatable)")
+	f.StringVar(&req.Policy, "policy", "", "password policy (default: the realm default policy)")
+	f.StringVar(&keysFile, "keys-from-keytab", "", "take the keys (and kvno) from this existing keytab of the service, so it need not be re-issued")
 	return cmd
 }
 
@@ -90,11 +99,11 @@ func principalGet() *cobra.Command {
 func principalList() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List principals",
-		Args:  cobra.NoArgs,
+		Use:   "list [GLOB]",
+		Short: "List principals, or those matching an MIT-style glob ('host/*'; without @ the realm is implied)",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ps, err := adminClient(cmd).List(cmd.Context())
+			ps, err := adminClient(cmd).ListGlob(cmd.Context(), strings.Join(args, ""))
 			if err != nil {
 				return err
 			}
@@ -147,6 +156,7 @@ func principalModify() *cobra.Command {
 	}
 	vals := map[string]*bool{}
 	var maxLife, maxRenew time.Duration
+	var expires, pwExpires, policy string
 	cmd := &cobra.Command{
 		Use:   "modify NAME",
 		Short: "Change a principal's flags, limits or aliases",
@@ -163,6 +173,15 @@ func principalModify() *cobra.Command {
 			}
 			if f.Changed("max-renewable-life") {
 				req.MaxRenewableLife = &maxRenew
+			}
+			if err := setWhen(f, "expires", expires, &req.Expires); err != nil {
+				return err
+			}
+			if err := setWhen(f, "password-expires", pwExpires, &req.PasswordExpires); err != nil {
+				return err
+			}
+			if f.Changed("policy") {
+				req.Policy = &policy
 			}
 			if clearAliases && f.Changed("alias") {
 				return errors.New("--clear-aliases and --alias exclude each other")
@@ -196,6 +215,9 @@ func principalModify() *cobra.Command {
 	f.StringSliceVar(&aliases, "alias", nil, "replace the aliases with these (repeatable)")
 	f.BoolVar(&clearAliases, "clear-aliases", false, "remove every alias")
 	f.BoolVar(&req.Unlock, "unlock", false, "clear a lockout")
+	f.StringVar(&expires, "expires", "", "when the principal expires: RFC 3339 time, a duration from now (2160h), now, or never")
+	f.StringVar(&pwExpires, "password-expires", "", "when its password expires (same forms); the next password change sets it from the policy's maxlife")
+	f.StringVar(&policy, "policy", "", `password policy ("" for the realm default)`)
 	return cmd
 }
 
@@ -307,6 +329,10 @@ func printPrincipal(w io.Writer, p admin.PrincipalInfo) {
 	row("May set passwords", a.MaySetPasswords)
 	row("Max life", lifeString(p.MaxLife))
 	row("Max renewable life", lifeString(p.MaxRenewableLife))
+	row("Expires", whenString(p.Expires))
+	row("Password policy", policyString(p.Policy))
+	row("Password changed", whenString(p.PasswordChanged))
+	row("Password expires", whenString(p.PasswordExpires))
 	row("Created", p.Created.Format(time.RFC3339))
 	row("Modified", p.Modified.Format(time.RFC3339))
 	row("Revision", p.Revision)

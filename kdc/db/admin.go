@@ -12,8 +12,8 @@ import (
 type CreateRequest struct {
 	// Name is "primary[/instance]" or "primary[/instance]@REALM".
 	Name string
-	// Password derives the keys (user principals). It is checked with
-	// CheckPassword and never logged or stored.
+	// Password derives the keys (user principals). It is checked against
+	// the principal's policy and never logged or stored.
 	Password *string
 	// RandomKey makes random keys (service principals).
 	RandomKey bool
@@ -25,6 +25,8 @@ type CreateRequest struct {
 	MaxRenewableLife time.Duration
 	// Aliases are other names of the principal, in the same realm.
 	Aliases []string
+	// Policy names the password policy ("": the realm default).
+	Policy string
 }
 
 // Modification lists the changes Modify makes: a nil field is left alone.
@@ -36,6 +38,12 @@ type Modification struct {
 	MaxRenewableLife *time.Duration
 	// Aliases replaces the whole alias list (empty slice removes all).
 	Aliases *[]string
+	// Expires and PasswordExpires replace the principal's and its
+	// password's expiration (the zero time: never).
+	Expires         *time.Time
+	PasswordExpires *time.Time
+	// Policy replaces the password policy ("": the realm default).
+	Policy *string
 	// IfRevision, when non-zero, makes Modify fail with ErrConflict if the
 	// principal changed since the caller read it at this revision, so a
 	// read-modify-write of Attributes cannot lose a concurrent change.
@@ -76,7 +84,8 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 	case req.Password != nil && req.RandomKey:
 		return nil, fmt.Errorf("create %s: %w: both a password and a random key requested", name, ErrInvalid)
 	case req.Password != nil:
-		if err := CheckPassword(comps, *req.Password); err != nil {
+		pol := d.policyNamed(req.Policy)
+		if err := pol.CheckPassword(comps, *req.Password); err != nil {
 			return nil, fmt.Errorf("create %s: %w", name, err)
 		}
 		attrs.RequiresPreauth = true
@@ -106,6 +115,8 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 			MaxLife:          &req.MaxLife,
 			MaxRenewableLife: &req.MaxRenewableLife,
 			Aliases:          &aliases,
+			Policy:           &req.Policy,
+			Password:         req.Password != nil,
 		}, nil
 	})
 }
@@ -117,7 +128,8 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 	if err != nil {
 		return nil, err
 	}
-	if m.Attributes == nil && m.MaxLife == nil && m.MaxRenewableLife == nil && m.Aliases == nil {
+	if m.Attributes == nil && m.MaxLife == nil && m.MaxRenewableLife == nil && m.Aliases == nil &&
+		m.Expires == nil && m.PasswordExpires == nil && m.Policy == nil {
 		return nil, fmt.Errorf("modify %s: %w: nothing to change", p.Name, ErrInvalid)
 	}
 	c := &command{
@@ -127,6 +139,9 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 		Attributes:       m.Attributes,
 		MaxLife:          m.MaxLife,
 		MaxRenewableLife: m.MaxRenewableLife,
+		Expires:          m.Expires,
+		PasswordExpires:  m.PasswordExpires,
+		Policy:           m.Policy,
 	}
 	if m.Aliases != nil {
 		aliases, err := d.canonicalAliases(*m.Aliases)
@@ -141,8 +156,19 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 }
 
 // SetPassword replaces a principal's keys with keys derived from password,
-// at the next kvno.
+// at the next kvno, as an administrator: the principal's policy applies
+// except its min life.
 func (d *DB) SetPassword(ctx context.Context, name, password string) (*Principal, error) {
+	return d.setPassword(ctx, name, password, false)
+}
+
+// ChangePassword is SetPassword by the principal itself (kpasswd): the
+// policy's min life applies too.
+func (d *DB) ChangePassword(ctx context.Context, name, password string) (*Principal, error) {
+	return d.setPassword(ctx, name, password, true)
+}
+
+func (d *DB) setPassword(ctx context.Context, name, password string, self bool) (*Principal, error) {
 	p, err := d.target(ctx, name)
 	if err != nil {
 		return nil, err
@@ -151,14 +177,20 @@ func (d *DB) SetPassword(ctx context.Context, name, password string) (*Principal
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckPassword(comps, password); err != nil {
+	pol := d.PolicyOf(p)
+	if err := pol.CheckPassword(comps, password); err != nil {
 		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
 	}
 	keys, err := passwordKeys(password, comps, d.realm, d.etypes)
 	if err != nil {
 		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
 	}
-	return d.setKeys(ctx, p.Name, keys)
+	return d.proposeKeys(ctx, p.Name, nil, keys, func(kvno uint32, exists bool, sealed []sealedKey) (*command, error) {
+		if !exists {
+			return nil, fmt.Errorf("set password of %s: %w", p.Name, ErrNotFound)
+		}
+		return &command{Op: opSetKeys, Name: p.Name, KVNO: kvno, Keys: sealed, Password: true, SelfService: self}, nil
+	})
 }
 
 // Rekey gives a principal new random keys at the next kvno.

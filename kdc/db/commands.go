@@ -28,6 +28,9 @@ const (
 	opUseToken op = "use_token"
 	opSetCAKey op = "set_ca_key"
 	opImport   op = "import"
+	// Password policies (policy.go).
+	opSetPolicy    op = "set_policy"
+	opDeletePolicy op = "delete_policy"
 )
 
 // command is one entry of the Raft log. It carries only sealed key
@@ -52,6 +55,19 @@ type command struct {
 	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
 	Aliases          *[]string      `json:"aliases,omitempty"`
 	Locked           *bool          `json:"locked,omitempty"`
+	// Expires, PasswordExpires and Policy replace the principal's (a zero
+	// time clears an expiration, "" the policy).
+	Expires         *time.Time `json:"expires,omitempty"`
+	PasswordExpires *time.Time `json:"password_expires,omitempty"`
+	Policy          *string    `json:"policy,omitempty"`
+	// Password marks keys derived from a password (create, set_keys): the
+	// policy's history and max life apply. SelfService marks a principal
+	// changing its own password, to which min life applies too.
+	Password    bool `json:"password,omitempty"`
+	SelfService bool `json:"self_service,omitempty"`
+	// PasswordPolicy is the policy of set_policy (its name alone for
+	// delete_policy).
+	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
 	// Force lets delete remove a protected principal other than the
 	// realm's krbtgt (which can never be deleted).
 	Force bool `json:"force,omitempty"`

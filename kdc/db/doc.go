@@ -10,8 +10,13 @@
 //     add/re-seal/acknowledge/retire commands (rotate.go) and the driver
 //     and per-node worker that acknowledges versions and compacts the log
 //     after a retirement (rotation.go);
-//   - key derivation from passwords, random keys, the enctype allow-list
-//     and the password policy (keys.go);
+//   - key derivation from passwords, random keys and the enctype
+//     allow-list (keys.go);
+//   - password policies, replicated and enforced on every password set:
+//     the content rules where keys are derived (policy.go, with the
+//     built-in common-password list in commonpasswords.go), history of
+//     key hashes, min life and max life in the FSM (pwhistory.go); MIT
+//     listprincs globs (glob.go);
 //   - the replicated state: versioned JSON commands (commands.go), a
 //     deterministic hashicorp/raft FSM that assigns revisions and checks
 //     kvnos (fsm.go) and its snapshots (snapshot.go);
@@ -42,8 +47,7 @@
 //     and new private files written whole or not at all (files.go);
 //   - MIT keytab export (keytab.go);
 //   - importing whole principals (keys with their kvnos and salts) as one
-//     atomic Raft entry per run, and password policies (import.go,
-//     policy.go).
+//     atomic Raft entry per run, with their policies (import.go).
 //
 // It does not own: the KDC protocol (package kdc), the admin API and CLI,
 // lockout counting (node-local in the KDC; only lock/unlock transitions,

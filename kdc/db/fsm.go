@@ -33,6 +33,10 @@ type record struct {
 	Expires          time.Time     `json:"expires,omitzero"`
 	PasswordExpires  time.Time     `json:"password_expires,omitzero"`
 	Policy           string        `json:"policy,omitempty"`
+	// PasswordChanged is when the keys were last set from a password;
+	// History hashes the keys of earlier passwords (pwhistory.go).
+	PasswordChanged time.Time   `json:"password_changed,omitzero"`
+	History         [][]keyHash `json:"history,omitempty"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -202,6 +206,10 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.applyClusterCA(c)
 	case opImport:
 		err = f.importRecords(c)
+	case opSetPolicy:
+		err = f.setPolicy(c)
+	case opDeletePolicy:
+		err = f.deletePolicy(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}
@@ -243,8 +251,11 @@ func (f *fsm) create(c *command) (*Principal, error) {
 	if c.Attributes != nil {
 		rec.Attributes = *c.Attributes
 	}
-	if err := setLimits(rec, c); err != nil {
+	if err := f.setLimits(rec, c); err != nil {
 		return nil, err
+	}
+	if c.Password {
+		setPasswordTimes(rec, effectivePolicy(f.st.policies, rec.Policy), c.Time)
 	}
 	return f.commit(rec, nil)
 }
@@ -260,7 +271,7 @@ func (f *fsm) modify(c *command) (*Principal, error) {
 	if c.Attributes != nil {
 		rec.Attributes = *c.Attributes
 	}
-	if err := setLimits(&rec, c); err != nil {
+	if err := f.setLimits(&rec, c); err != nil {
 		return nil, err
 	}
 	if c.Aliases != nil {
@@ -286,6 +297,11 @@ func (f *fsm) setKeys(c *command) (*Principal, error) {
 	rec.Keys = c.Keys
 	rec.Modified = c.Time
 	rec.Revision = f.st.revision + 1
+	if c.Password {
+		if err := f.applyPasswordRules(c, old, &rec); err != nil {
+			return nil, err
+		}
+	}
 	return f.commit(&rec, old)
 }
 
@@ -468,7 +484,8 @@ func (f *fsm) revision() uint64 {
 	return f.st.revision
 }
 
-func setLimits(rec *record, c *command) error {
+// setLimits applies the lifetimes, expirations and policy of c to rec.
+func (f *fsm) setLimits(rec *record, c *command) error {
 	if c.MaxLife != nil {
 		if *c.MaxLife < 0 {
 			return fmt.Errorf("%w: negative max life %s", ErrInvalid, *c.MaxLife)
@@ -480,6 +497,18 @@ func setLimits(rec *record, c *command) error {
 			return fmt.Errorf("%w: negative max renewable life %s", ErrInvalid, *c.MaxRenewableLife)
 		}
 		rec.MaxRenewableLife = *c.MaxRenewableLife
+	}
+	if c.Expires != nil {
+		rec.Expires = c.Expires.UTC()
+	}
+	if c.PasswordExpires != nil {
+		rec.PasswordExpires = c.PasswordExpires.UTC()
+	}
+	if c.Policy != nil {
+		if err := f.checkPolicyName(*c.Policy); err != nil {
+			return err
+		}
+		rec.Policy = *c.Policy
 	}
 	return nil
 }
@@ -527,6 +556,7 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		Expires:          rec.Expires,
 		PasswordExpires:  rec.PasswordExpires,
 		Policy:           rec.Policy,
+		PasswordChanged:  rec.PasswordChanged,
 	}, nil
 }
 

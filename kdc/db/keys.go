@@ -3,8 +3,8 @@ package db
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
@@ -32,9 +32,6 @@ var supportedEncTypes = map[int32]encTypeInfo{
 	etypeID.AES256_CTS_HMAC_SHA384_192: {"aes256-cts-hmac-sha384-192", 32},
 }
 
-// MinPasswordLength is the shortest password CheckPassword accepts.
-const MinPasswordLength = 8
-
 // validateEncTypes checks a configured enctype list: non-empty, supported,
 // no duplicates.
 func validateEncTypes(etypes []int32) error {
@@ -50,23 +47,6 @@ func validateEncTypes(etypes []int32) error {
 			return fmt.Errorf("%w: %d listed twice", ErrUnsupportedEncType, et)
 		}
 		seen[et] = true
-	}
-	return nil
-}
-
-// CheckPassword applies the password policy for the principal with the
-// given name components. The error wraps ErrWeakPassword and says why, but
-// never echoes the password.
-func CheckPassword(components []string, password string) error {
-	if password == "" {
-		return fmt.Errorf("%w: empty", ErrWeakPassword)
-	}
-	if n := utf8.RuneCountInString(password); n < MinPasswordLength {
-		return fmt.Errorf("%w: %d characters, need at least %d", ErrWeakPassword, n, MinPasswordLength)
-	}
-	if len(components) > 0 && components[0] != "" &&
-		strings.Contains(strings.ToLower(password), strings.ToLower(components[0])) {
-		return fmt.Errorf("%w: contains the principal name %q", ErrWeakPassword, components[0])
 	}
 	return nil
 }
@@ -133,4 +113,15 @@ func sealKeys(mk *MasterKey, name string, kvno uint32, keys []plainKey) ([]seale
 		out = append(out, sealedKey{EType: k.etype, Salt: k.salt, Sealed: s})
 	}
 	return out, nil
+}
+
+// EncTypeByName returns the number of a supported enctype from its MIT
+// name (aes256-cts-hmac-sha1-96, ...) or its number ("18").
+func EncTypeByName(name string) (int32, error) {
+	for id, info := range supportedEncTypes {
+		if strings.EqualFold(name, info.name) || name == strconv.Itoa(int(id)) {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", ErrUnsupportedEncType, name)
 }

@@ -14,26 +14,34 @@ import (
 )
 
 func TestCheckPassword(t *testing.T) {
+	classes := PasswordPolicy{Name: "staff", MinLength: 4, MinClasses: 3}
 	tests := []struct {
 		name     string
+		pol      PasswordPolicy
 		comps    []string
 		password string
 		reason   string // substring of the error; "" means accepted
 	}{
-		{"empty", []string{"alice"}, "", "empty"},
-		{"seven chars", []string{"alice"}, "Tr0ub4d", "at least 8"},
-		{"seven runes, more bytes", []string{"alice"}, "ééééééé", "at least 8"},
-		{"equal to name", []string{"alice"}, "alice", "at least 8"},
-		{"equal to long name", []string{"administrator"}, "Administrator", "principal name"},
-		{"contains name", []string{"alice"}, "xxALICE123", "principal name"},
-		{"contains service name", []string{"zookeeper", "zk1"}, "myZookeeperPw", "principal name"},
-		{"instance may appear", []string{"alice", "admin"}, "admin-pass-42", ""},
-		{"eight chars", []string{"alice"}, "Tr0ub4d!", ""},
-		{"long passphrase", []string{"bob"}, "correct horse battery staple", ""},
+		{"empty", BuiltinDefaultPolicy, []string{"alice"}, "", "minlength: empty"},
+		{"seven chars", BuiltinDefaultPolicy, []string{"alice"}, "Tr0ub4d", "default: minlength: 7 characters, at least 8"},
+		{"seven runes, more bytes", BuiltinDefaultPolicy, []string{"alice"}, "ééééééé", "at least 8"},
+		{"equal to name", BuiltinDefaultPolicy, []string{"alice"}, "alice", "at least 8"},
+		{"common", BuiltinDefaultPolicy, []string{"alice"}, "Password123", "dict: one of the most common"},
+		{"common allowed", PasswordPolicy{Name: "lax", AllowCommon: true}, []string{"alice"}, "Password123", ""},
+		{"two classes", classes, []string{"alice"}, "abcdEFGH", "staff: minclasses: 2 character classes, at least 3"},
+		{"three classes", classes, []string{"alice"}, "abcdEF-H", ""},
+		{"non-ASCII is a class", classes, []string{"alice"}, "abcdEFé", ""},
+		{"short under own policy", classes, []string{"alice"}, "aB1", "staff: minlength: 3 characters, at least 4"},
+		{"equal to long name", BuiltinDefaultPolicy, []string{"administrator"}, "Administrator", "princ: contains the principal name"},
+		{"contains name", BuiltinDefaultPolicy, []string{"alice"}, "xxALICE123", "principal name"},
+		{"contains service name", BuiltinDefaultPolicy, []string{"zookeeper", "zk1"}, "myZookeeperPw", "principal name"},
+		{"instance may appear", BuiltinDefaultPolicy, []string{"alice", "admin"}, "admin-pass-42", ""},
+		{"eight chars", BuiltinDefaultPolicy, []string{"alice"}, "Tr0ub4d!", ""},
+		{"long passphrase", BuiltinDefaultPolicy, []string{"bob"}, "correct horse battery staple", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckPassword(tt.comps, tt.password)
+			err := tt.pol.CheckPassword(tt.comps, tt.password)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)

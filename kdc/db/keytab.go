@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -16,7 +17,7 @@ const (
 	ntPrincipal = 1
 )
 
-// MarshalKeytab encodes the current keys of ps as an MIT keytab. Each
+// MarshalKeytab encodes the keys held in ps' Keys as an MIT keytab. Each
 // principal is written under its canonical name and under each alias (same
 // keys, same kvno), because acceptors such as Java's look the ticket's
 // server name up in the keytab and a ticket may name an alias. ts is the
@@ -77,13 +78,32 @@ func appendCountedBytes(b, v []byte) ([]byte, error) {
 	return append(b, v...), nil
 }
 
+// KeytabOptions select what an exported keytab holds.
+type KeytabOptions struct {
+	// EncTypes keeps only keys of these enctypes (nil: all).
+	EncTypes []int32
+	// KeepOld adds the previous kvno's keys, kept after the last rekey or
+	// password change, so a service given the keytab still accepts the
+	// tickets clients obtained before the rekey.
+	KeepOld bool
+}
+
 // Keytab returns an MIT keytab holding the current keys of the named
 // principals (names or aliases, realm defaulted), each under its canonical
 // name and every alias. It fails, returning nothing, if any name is unknown.
 // Unlike MIT's ktadd it does not rekey.
-func (d *DB) Keytab(names ...string) ([]byte, error) {
+func (d *DB) Keytab(names ...string) ([]byte, error) { return d.KeytabWith(KeytabOptions{}, names...) }
+
+// KeytabWith is Keytab with the keys that opts select; a principal left
+// without a key fails it.
+func (d *DB) KeytabWith(opts KeytabOptions, names ...string) ([]byte, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("keytab: %w: no principals named", ErrInvalid)
+	}
+	for _, et := range opts.EncTypes {
+		if !SupportedEncType(et) {
+			return nil, fmt.Errorf("keytab: %w: %d", ErrUnsupportedEncType, et)
+		}
 	}
 	var ps []*Principal
 	seen := map[string]bool{}
@@ -92,15 +112,30 @@ func (d *DB) Keytab(names ...string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keytab: %w", err)
 		}
-		if !seen[p.Name] {
-			seen[p.Name] = true
-			ps = append(ps, p)
+		if seen[p.Name] {
+			continue
 		}
+		seen[p.Name] = true
+		sel := *p
+		sel.Keys = nil
+		keys := p.Keys
+		if opts.KeepOld {
+			keys = append(slices.Clone(p.Keys), p.PreviousKeys...)
+		}
+		for _, k := range keys {
+			if opts.EncTypes == nil || slices.Contains(opts.EncTypes, k.EType) {
+				sel.Keys = append(sel.Keys, k)
+			}
+		}
+		if len(sel.Keys) == 0 {
+			return nil, fmt.Errorf("keytab: %w: %s has no key of enctypes %v", ErrNotFound, p.Name, opts.EncTypes)
+		}
+		ps = append(ps, &sel)
 	}
 	b, err := MarshalKeytab(ps, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("keytab: %w", err)
 	}
-	d.log.Info("keytab exported", "principals", len(ps))
+	d.log.Info("keytab exported", "principals", len(ps), "keep_old", opts.KeepOld)
 	return b, nil
 }

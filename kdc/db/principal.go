@@ -58,6 +58,9 @@ type Principal struct {
 	// Policy names the PasswordPolicy attached to the principal ("" for
 	// none).
 	Policy string `json:"policy,omitempty"`
+	// PasswordChanged is when the keys were last set from a password
+	// (zero if never, or before kdcha recorded it).
+	PasswordChanged time.Time `json:"password_changed,omitzero"`
 }
 
 // Key is one long-term key of a principal.
@@ -145,7 +148,7 @@ var (
 	ErrNotFound     = errors.New("principal not found")
 	ErrExists       = errors.New("principal already exists")
 	ErrInvalidName  = errors.New("invalid principal name")
-	ErrWeakPassword = errors.New("password too weak")
+	ErrWeakPassword = errors.New("password refused by policy")
 	ErrNotLeader    = errors.New("not the raft leader")
 	ErrNoQuorum     = errors.New("no raft quorum: writes are unavailable")
 	// ErrInvalid is returned for a malformed request other than a bad name
