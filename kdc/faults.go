@@ -46,9 +46,9 @@ type faultState struct {
 	cleared chan struct{}
 }
 
-// Set injects mode (delay is FaultSlow's latency and must be 0 otherwise).
-// Requests held by a previous FaultHang go on when the fault changes.
-func (f *Faults) Set(mode FaultMode, delay time.Duration) error {
+// ValidateFault checks a fault and its delay (FaultSlow's latency, in
+// (0, MaxFaultDelay]; 0 for the other modes).
+func ValidateFault(mode FaultMode, delay time.Duration) error {
 	switch mode {
 	case FaultNone, FaultHang:
 		if delay != 0 {
@@ -60,6 +60,15 @@ func (f *Faults) Set(mode FaultMode, delay time.Duration) error {
 		}
 	default:
 		return fmt.Errorf("kdc fault %q: unknown (want %q, %q or %q)", mode, FaultNone, FaultHang, FaultSlow)
+	}
+	return nil
+}
+
+// Set injects mode (delay is FaultSlow's latency and must be 0 otherwise).
+// Requests held by a previous FaultHang go on when the fault changes.
+func (f *Faults) Set(mode FaultMode, delay time.Duration) error {
+	if err := ValidateFault(mode, delay); err != nil {
+		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
