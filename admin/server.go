@@ -69,6 +69,7 @@ type Server struct {
 	cluster Cluster
 	log     *slog.Logger
 	mux     *http.ServeMux
+	faults  FaultInjector // nil unless fault injection is enabled
 }
 
 // NewServer returns the API handler; cluster may be nil (no cluster
@@ -86,6 +87,8 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
 	s.registerMigration()
 	s.registerPolicies()
+
+	s.registerFaults()
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)

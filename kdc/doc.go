@@ -16,6 +16,11 @@
 // kdc/internal/kcrypto, which derives each database key's Ke/Ki once and
 // keeps them in a bounded cache. Requests are still decoded by gokrb5.
 //
+// The listeners also count, per socket, the requests that enter and leave
+// the handler (Progress), so the agent can tell a stalled KDC from a busy
+// one from inside (StallDetector, ProgressProbe), and accept faults an
+// operator injects for tests and demos (Faults, only when enabled).
+//
 // Tests: the Handler is tested in-process against an in-memory Reader (unit
 // tests for lifetimes, flags, enctype selection and every error code, fuzz
 // tests for request decoding and TCP framing); the listeners and the whole

@@ -12,6 +12,7 @@ import (
 // beyond the label lookup. A nil *handlerMetrics counts nothing.
 type handlerMetrics struct {
 	requests   *prometheus.CounterVec
+	probe      *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	drops      *prometheus.CounterVec
 	suppressed prometheus.Counter
@@ -36,6 +37,7 @@ const (
 //
 //	kdcha_kdc_requests_total{exchange="AS_REQ|TGS_REQ",result="ISSUE|NEEDED_PREAUTH|<error name>"}
 //	kdcha_kdc_request_duration_seconds{exchange}
+//	kdcha_kdc_probe_requests_total{exchange,result}
 //	kdcha_kdc_dropped_requests_total{reason="not_kdc_request|undecodable"}
 //	kdcha_kdc_suppressed_warnings_total
 //	kdcha_kdc_tcp_connections_closed_total{reason="evicted|limit|source_limit|request_timeout"}
@@ -44,7 +46,11 @@ func WithMetrics(reg prometheus.Registerer) HandlerOption {
 		m := &handlerMetrics{
 			requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "kdcha_kdc_requests_total",
-				Help: "KDC requests answered, by exchange and result (ISSUE, NEEDED_PREAUTH or the KRB-ERROR name).",
+				Help: "KDC client requests answered, by exchange and result (ISSUE, NEEDED_PREAUTH or the KRB-ERROR name); the agent's own health probe is counted in kdcha_kdc_probe_requests_total.",
+			}, []string{"exchange", "result"}),
+			probe: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "kdcha_kdc_probe_requests_total",
+				Help: "Requests of the agent's own health probe (kdcha/health from this host), by exchange and result; they are not in kdcha_kdc_requests_total or kdcha_kdc_request_duration_seconds, which count client traffic.",
 			}, []string{"exchange", "result"}),
 			duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 				Name:    "kdcha_kdc_request_duration_seconds",
@@ -70,13 +76,17 @@ func WithMetrics(reg prometheus.Registerer) HandlerOption {
 		for _, r := range []string{tcpClosedEvicted, tcpClosedLimit, tcpClosedSourceLimit, tcpClosedRequestTimeout} {
 			m.tcpClosed.WithLabelValues(r)
 		}
-		reg.MustRegister(m.requests, m.duration, m.drops, m.suppressed, m.tcpClosed)
+		reg.MustRegister(m.requests, m.probe, m.duration, m.drops, m.suppressed, m.tcpClosed)
 		h.metrics = m
 	}
 }
 
 func (m *handlerMetrics) observe(o *outcome, took time.Duration) {
 	if m == nil {
+		return
+	}
+	if o.probe {
+		m.probe.WithLabelValues(o.exchange, o.status).Inc()
 		return
 	}
 	m.requests.WithLabelValues(o.exchange, o.status).Inc()

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,18 @@ type Server struct {
 	tcp     []net.Listener
 	conns   *connTable
 	wg      sync.WaitGroup
+
+	// Progress tracking (progress.go): one entry per socket, UDP then TCP
+	// for each address; now and epoch are the clock of its timestamps.
+	progress []*listenerProgress
+	readers  int // UDP reader goroutines per socket
+	now      func() time.Time
+	epoch    time.Time
+	serving  atomic.Bool
+	// stopped is closed when Serve begins to shut down: requests held by
+	// an injected fault are dropped.
+	stopped chan struct{}
+	faults  *Faults
 }
 
 // Listen binds every configured address (UDP and TCP on the same port) so
@@ -36,11 +49,14 @@ type Server struct {
 //
 // h is usually the KDC's *Handler; another Responder serves another
 // protocol (kpasswd) with the same sockets' behaviour.
-func Listen(cfg Config, h Responder, log *slog.Logger) (*Server, error) {
+func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, handler: h, log: log, conns: newConnTable(cfg.TCPMaxConnections, cfg.TCPMaxConnectionsPerSource)}
+	s := newServer(cfg, h, log)
+	for _, o := range opts {
+		o(s)
+	}
 	for _, a := range cfg.Listen {
 		u, t, err := listenPair(a, cfg.TCPBacklog)
 		if err != nil {
@@ -49,8 +65,17 @@ func Listen(cfg Config, h Responder, log *slog.Logger) (*Server, error) {
 		}
 		s.udp = append(s.udp, u)
 		s.tcp = append(s.tcp, t)
+		s.progress = append(s.progress, newUDPProgress(u.localAddr(), s.readers), newTCPProgress(t.Addr()))
 	}
 	return s, nil
+}
+
+// newServer returns a Server with no sockets yet.
+func newServer(cfg Config, h Responder, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, handler: h, log: log, conns: newConnTable(cfg.TCPMaxConnections, cfg.TCPMaxConnectionsPerSource),
+		readers: runtime.GOMAXPROCS(0), now: time.Now, stopped: make(chan struct{})}
+	s.epoch = s.now()
+	return s
 }
 
 // listenPair binds UDP and TCP on one address. With port 0 it retries a few
@@ -98,16 +123,23 @@ func (s *Server) Addrs() []netip.AddrPort {
 // Serve answers requests until ctx is cancelled, then closes the sockets and
 // waits for in-flight requests.
 func (s *Server) Serve(ctx context.Context) error {
-	readers := runtime.GOMAXPROCS(0)
-	for _, u := range s.udp {
-		for range readers {
-			s.wg.Go(func() { s.serveUDP(u) })
+	for i, u := range s.udp {
+		p := s.progress[2*i]
+		for _, w := range p.udp {
+			p.readers.Add(1)
+			s.wg.Go(func() {
+				defer p.readers.Add(-1)
+				s.serveUDP(u, w)
+			})
 		}
 	}
-	for _, l := range s.tcp {
-		s.wg.Go(func() { s.serveTCP(l) })
+	for i, l := range s.tcp {
+		s.wg.Go(func() { s.serveTCP(l, s.progress[2*i+1]) })
 	}
+	s.serving.Store(true)
 	<-ctx.Done()
+	s.serving.Store(false)
+	close(s.stopped)
 	s.close()
 	s.wg.Wait()
 	return nil
@@ -122,7 +154,7 @@ func (s *Server) close() {
 	}
 }
 
-func (s *Server) serveUDP(u *udpConn) {
+func (s *Server) serveUDP(u *udpConn, w *worker) {
 	buf := make([]byte, 65536)
 	for {
 		n, from, to, err := u.read(buf)
@@ -134,7 +166,7 @@ func (s *Server) serveUDP(u *udpConn) {
 			continue
 		}
 		dst, _ := netip.AddrFromSlice(to)
-		reply := s.handle(Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
+		reply := s.serveRequest(w, Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
@@ -144,7 +176,7 @@ func (s *Server) serveUDP(u *udpConn) {
 	}
 }
 
-func (s *Server) serveTCP(l net.Listener) {
+func (s *Server) serveTCP(l net.Listener, p *listenerProgress) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -171,9 +203,11 @@ func (s *Server) serveTCP(l net.Listener) {
 			}
 			continue
 		}
+		w := p.addConn()
 		s.wg.Go(func() {
+			defer p.removeConn(w)
 			defer s.conns.release(tc)
-			s.serveConn(tc, from)
+			s.serveConn(tc, from, w)
 		})
 	}
 }
@@ -195,7 +229,7 @@ func remoteAddr(c net.Conn) netip.AddrPort {
 // TCPRequestTimeout; later ones may start up to TCPIdleTimeout after the
 // previous reply and must then be complete within TCPRequestTimeout, so a
 // client trickling bytes holds a connection for seconds, not forever.
-func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
+func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 	defer tc.Close()
 	deadline := time.Now().Add(s.cfg.TCPRequestTimeout)
 	var started []byte // the first byte of a request, read while idle
@@ -226,7 +260,7 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort) {
 		if !s.conns.busy(tc) {
 			return // evicted while its request arrived
 		}
-		reply := s.handle(Request{Data: req, From: from, To: to, Transport: "tcp"})
+		reply := s.serveRequest(w, Request{Data: req, From: from, To: to, Transport: "tcp"})
 		if reply == nil {
 			return
 		}

@@ -1,0 +1,57 @@
+package kdc
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// The health probe's own requests (its principal, from this host) are
+// counted in kdcha_kdc_probe_requests_total and not as client traffic; the
+// same principal from another host, and other principals from this host,
+// are client traffic.
+func TestProbeRequestsCountedApart(t *testing.T) {
+	k := newTestKDC(t)
+	reg := prometheus.NewRegistry()
+	WithMetrics(reg)(k.h)
+	WithProbeClient("alice@" + testRealm)(k.h)
+	k.h.replies = newLookaside(lookasideTTL, 0) // the same request again is not a retransmission here
+	local := netip.MustParseAddr("192.0.2.1")
+	send := func(client, from string, to netip.Addr) {
+		k.h.Handle(Request{Data: k.asReq(t, asReq{client: client}), From: netip.MustParseAddrPort(from), To: to, Transport: "udp"})
+	}
+	send("alice", "127.0.0.1:5000", netip.MustParseAddr("127.0.0.1")) // probe over loopback
+	send("alice", "192.0.2.1:5000", local)                            // probe to the node's own address
+	send("alice", "[::ffff:192.0.2.1]:5000", local)                   // the same, IPv4-mapped
+	send("alice", "192.0.2.9:5000", local)                            // a remote client naming the probe principal
+	send("svc", "127.0.0.1:5000", netip.MustParseAddr("127.0.0.1"))   // another local client
+
+	m := k.h.metrics
+	if got := value(t, m.probe.WithLabelValues("AS_REQ", "NEEDED_PREAUTH")); got != 3 {
+		t.Errorf("probe requests counted: %v, want 3", got)
+	}
+	if got := value(t, m.requests.WithLabelValues("AS_REQ", "NEEDED_PREAUTH")); got != 1 {
+		t.Errorf("client requests naming the probe principal: %v, want 1 (the remote one)", got)
+	}
+	if got := value(t, m.requests.WithLabelValues("AS_REQ", "ISSUE")); got != 1 {
+		t.Errorf("other local client requests: %v, want 1", got)
+	}
+	var h dto.Metric
+	if err := m.duration.WithLabelValues("AS_REQ").(prometheus.Histogram).Write(&h); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.GetHistogram().GetSampleCount(); got != 2 {
+		t.Errorf("client request durations observed: %d, want 2", got)
+	}
+}
+
+func value(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
