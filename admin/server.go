@@ -133,7 +133,7 @@ func ListenUnix(path string) (net.Listener, error) {
 
 // Serve runs the API on l until ctx is cancelled.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnContext: withPeerUID}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -165,7 +165,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.GetFresh(r.Context(), r.URL.Query().Get("name"))
-	s.reply(w, "get", p, err)
+	s.reply(w, r, "", p, err)
 }
 
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +185,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		cr.Attributes = &db.Attributes{}
 	}
 	p, err := s.store.Create(r.Context(), cr)
-	s.reply(w, "add", p, err)
+	s.reply(w, r, "principal.add", p, err, fieldsSet(req, "name")...)
 }
 
 func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +196,7 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := s.store.GetFresh(r.Context(), name)
 	if err != nil {
-		s.reply(w, "modify", nil, err)
+		s.reply(w, r, "", nil, err)
 		return
 	}
 	attrs := req.apply(cur.Attributes)
@@ -210,17 +210,17 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	if err == nil && req.Unlock && p.Locked {
 		p, err = s.store.SetLocked(r.Context(), name, false)
 	}
-	s.reply(w, "modify", p, err)
+	s.reply(w, r, "principal.modify", p, err, fieldsSet(req)...)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
 	force := r.URL.Query().Get("force") == "true"
 	if err := s.store.Delete(r.Context(), name, force); err != nil {
-		s.reply(w, "delete", nil, err)
+		writeError(w, err)
 		return
 	}
-	s.log.Info("principal deleted", "name", name)
+	s.audit(r, "principal.delete", "principal", name, "force", force)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -230,12 +230,12 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.store.SetPassword(r.Context(), r.URL.Query().Get("name"), req.Password)
-	s.reply(w, "set-password", p, err)
+	s.reply(w, r, "principal.set_password", p, err, "password")
 }
 
 func (s *Server) rekey(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.Rekey(r.Context(), r.URL.Query().Get("name"))
-	s.reply(w, "rekey", p, err)
+	s.reply(w, r, "principal.rekey", p, err, "keys")
 }
 
 func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
@@ -248,6 +248,7 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.audit(r, "keytab.export", "principals", req.Names)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(b)
 }
@@ -275,7 +276,7 @@ func (s *Server) clusterLeave(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("node left the cluster on admin request")
+	s.audit(r, "cluster.leave")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -285,7 +286,7 @@ func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("node removed from the cluster on admin request", "node", node)
+	s.audit(r, "cluster.remove", "node", node)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -300,7 +301,7 @@ func (s *Server) clusterToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token itself is a secret: it goes to the caller only.
-	s.log.Info("join token issued", "ttl", req.TTL)
+	s.audit(r, "cluster.token", "ttl", req.TTL)
 	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
 
@@ -312,19 +313,20 @@ func (s *Server) clusterBackup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("backup taken", "bytes", buf.Len())
+	s.audit(r, "cluster.backup", "bytes", buf.Len())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(buf.Bytes())
 }
 
-// reply answers with the principal or the error, and logs the change.
-func (s *Server) reply(w http.ResponseWriter, op string, p *db.Principal, err error) {
+// reply answers with the principal or the error, and logs the change op
+// (none for a read: op "") of the fields named changed.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, op string, p *db.Principal, err error, changed ...string) {
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if op != "get" {
-		s.log.Info("principal "+op, "name", p.Name, "kvno", p.KVNO(), "revision", p.Revision)
+	if op != "" {
+		s.audit(r, op, "principal", p.Name, "changed", changed, "kvno", p.KVNO(), "revision", p.Revision)
 	}
 	writeJSON(w, http.StatusOK, infoOf(p))
 }

@@ -101,6 +101,5 @@ func (d *DB) Keytab(names ...string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keytab: %w", err)
 	}
-	d.log.Info("keytab exported", "principals", len(ps))
 	return b, nil
 }
