@@ -55,11 +55,12 @@ func (s *Server) importRealm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) exportRealm(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.store.ListFresh(r.Context())
-	if err != nil {
+	// An export feeds a migration: it must be complete, never stale.
+	if _, err := s.store.SyncRead(r.Context(), true); err != nil {
 		writeError(w, err)
 		return
 	}
+	ps := s.store.List()
 	s.audit(r, "realm.export", "principals", len(ps))
 	writeJSON(w, http.StatusOK, Export{Realm: s.store.Realm(), Principals: ps, Policies: s.store.(Migrator).Policies()})
 }

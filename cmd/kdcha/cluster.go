@@ -299,6 +299,7 @@ func clusterBackup() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "backup file to create (must not exist)")
+	addConsistentFlag(cmd)
 	return cmd
 }
 

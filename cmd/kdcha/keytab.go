@@ -41,6 +41,7 @@ func newKeytabCommand() *cobra.Command {
 		},
 	}
 	export.Flags().StringVarP(&out, "output", "o", "", "keytab file to create (must not exist)")
+	addConsistentFlag(export)
 	cmd.AddCommand(export)
 	return cmd
 }

@@ -84,6 +84,7 @@ func principalGet() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	addConsistentFlag(cmd)
 	return cmd
 }
 
@@ -108,6 +109,7 @@ func principalList() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	addConsistentFlag(cmd)
 	return cmd
 }
 
