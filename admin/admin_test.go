@@ -21,8 +21,13 @@ import (
 // startAPI serves the API for a single-node database in a temp dir.
 func startAPI(t *testing.T) (*Client, string) {
 	t.Helper()
+	return startAPILogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startAPILogging is startAPI with the server's (and database's) logger.
+func startAPILogging(t *testing.T, log *slog.Logger) (*Client, string) {
+	t.Helper()
 	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d, err := db.Open(db.Options{DataDir: filepath.Join(dir, "db"), Realm: "ADMIN.TEST", CreateIfMissing: true, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,13 @@ import (
 type Client struct {
 	socket string
 	http   *http.Client
+	// Consistent makes reads (principal get and list, keytab export,
+	// backup) fail when the node cannot confirm its replica with a quorum,
+	// instead of answering from it marked as possibly stale.
+	Consistent bool
+	// OnStale, if set, is called when a read was answered from the node's
+	// replica without a quorum, with the node's reason.
+	OnStale func(reason string)
 }
 
 // NewClient returns a client for the admin socket at path. Before sending
@@ -64,6 +72,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		body = bytes.NewReader(b)
 	}
 	u := "http://kdcha" + path
+	if c.Consistent {
+		query = maps.Clone(query)
+		if query == nil {
+			query = url.Values{}
+		}
+		query.Set("consistent", "true")
+	}
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
@@ -93,6 +108,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			eb.Error = resp.Status
 		}
 		return &APIError{Status: resp.StatusCode, Message: eb.Error}
+	}
+	if resp.Header.Get(StaleHeader) == "true" && c.OnStale != nil {
+		c.OnStale(resp.Header.Get(StaleReasonHeader))
 	}
 	switch o := out.(type) {
 	case nil:

@@ -22,7 +22,7 @@ func (s *Server) rotateCredentials(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("cluster credentials rotated on admin request", "generation", rep.Generation, "members", rep.Members)
+	s.audit(r, "cluster.rotate_credentials", "generation", rep.Generation, "members", rep.Members)
 	writeJSON(w, http.StatusOK, CredentialsRotationInfo{Generation: rep.Generation, Started: rep.Started, Members: rep.Members})
 }
 

@@ -50,17 +50,18 @@ func (s *Server) importRealm(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("principals imported", "created", len(res.Created), "replaced", len(res.Replaced), "policies", res.Policies, "dry_run", res.DryRun)
+	s.audit(r, "realm.import", "created", len(res.Created), "replaced", len(res.Replaced), "policies", res.Policies, "dry_run", res.DryRun)
 	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) exportRealm(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.store.ListFresh(r.Context())
-	if err != nil {
+	// An export feeds a migration: it must be complete, never stale.
+	if _, err := s.store.SyncRead(r.Context(), true); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("database exported with keys", "principals", len(ps))
+	ps := s.store.List()
+	s.audit(r, "realm.export", "principals", len(ps))
 	writeJSON(w, http.StatusOK, Export{Realm: s.store.Realm(), Principals: ps, Policies: s.store.(Migrator).Policies()})
 }
 

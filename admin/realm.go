@@ -26,7 +26,7 @@ func (s *Server) rotateMasterKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("realm master key rotated on admin request", "from", rep.From, "to", rep.To, "resealed", rep.Resealed, "retired", rep.Retired)
+	s.audit(r, "realm.rotate_master_key", "from", rep.From, "to", rep.To, "resealed", rep.Resealed, "retired", rep.Retired)
 	writeJSON(w, http.StatusOK, RotationInfo{From: rep.From, To: rep.To, Started: rep.Started, Resealed: rep.Resealed, Retired: rep.Retired})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,17 +22,23 @@ import (
 type Store interface {
 	Realm() string
 	Create(ctx context.Context, req db.CreateRequest) (*db.Principal, error)
-	// GetFresh and ListFresh read after the replica has caught up with
-	// every write acknowledged anywhere in the cluster, so an admin read
-	// right after a write through another node sees it.
-	GetFresh(ctx context.Context, name string) (*db.Principal, error)
-	ListFresh(ctx context.Context) ([]*db.Principal, error)
+	// SyncRead runs before every read: it brings the replica up to date
+	// with every write acknowledged anywhere in the cluster, so an admin
+	// read right after a write through another node sees it. Without a
+	// quorum it returns why in stale (unless consistent), and the read is
+	// served from the local replica, marked as possibly stale (see
+	// db.DB.SyncRead).
+	SyncRead(ctx context.Context, consistent bool) (stale, err error)
+	Get(name string) (*db.Principal, error)
+	List() []*db.Principal
 	Modify(ctx context.Context, name string, m db.Modification) (*db.Principal, error)
 	SetPassword(ctx context.Context, name, password string) (*db.Principal, error)
 	Rekey(ctx context.Context, name string) (*db.Principal, error)
 	SetLocked(ctx context.Context, name string, locked bool) (*db.Principal, error)
 	Delete(ctx context.Context, name string, force bool) error
 	KeytabWith(opts db.KeytabOptions, names ...string) ([]byte, error)
+	// Backup writes a copy of the local replica (call SyncRead first).
+	Backup(w io.Writer) error
 	// RotateMasterKey replaces the realm master key on every node (see
 	// db.DB.RotateMasterKey); calling it again resumes an unfinished one.
 	RotateMasterKey(ctx context.Context) (db.RotationReport, error)
@@ -49,8 +56,6 @@ type Cluster interface {
 	// Remove removes another node (for example a dead one) from the
 	// cluster.
 	Remove(ctx context.Context, node string) error
-	// Backup writes a consistent backup of the database to w.
-	Backup(ctx context.Context, w io.Writer) error
 	// JoinToken issues a single-use join token valid for ttl on every
 	// member.
 	JoinToken(ctx context.Context, ttl time.Duration) (string, error)
@@ -137,7 +142,7 @@ func ListenUnix(path string) (net.Listener, error) {
 
 // Serve runs the API on l until ctx is cancelled.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnContext: withPeerUID}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -166,11 +171,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		match = g.Match
 	}
-	ps, err := s.store.ListFresh(r.Context())
-	if err != nil {
-		writeError(w, err)
+	if !s.syncRead(w, r) {
 		return
 	}
+	ps := s.store.List()
 	out := make([]PrincipalInfo, 0, len(ps))
 	for _, p := range ps {
 		if match(p.Name) {
@@ -181,8 +185,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.GetFresh(r.Context(), r.URL.Query().Get("name"))
-	s.reply(w, "get", p, err)
+	if !s.syncRead(w, r) {
+		return
+	}
+	p, err := s.store.Get(r.URL.Query().Get("name"))
+	s.reply(w, r, "", p, err)
 }
 
 func (s *Server) add(w http.ResponseWriter, r *http.Request) {
@@ -203,7 +210,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		cr.Attributes = &db.Attributes{}
 	}
 	p, err := s.store.Create(r.Context(), cr)
-	s.reply(w, "add", p, err)
+	s.reply(w, r, "principal.add", p, err, fieldsSet(req, "name")...)
 }
 
 func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
@@ -212,9 +219,11 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	cur, err := s.store.GetFresh(r.Context(), name)
+	// The change is made against what the leader has: without a quorum
+	// it could not be made anyway.
+	cur, err := s.freshGet(r.Context(), name)
 	if err != nil {
-		s.reply(w, "modify", nil, err)
+		s.reply(w, r, "", nil, err)
 		return
 	}
 	attrs := req.apply(cur.Attributes)
@@ -231,17 +240,17 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	if err == nil && req.Unlock && p.Locked {
 		p, err = s.store.SetLocked(r.Context(), name, false)
 	}
-	s.reply(w, "modify", p, err)
+	s.reply(w, r, "principal.modify", p, err, fieldsSet(req)...)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("name")
 	force := r.URL.Query().Get("force") == "true"
 	if err := s.store.Delete(r.Context(), name, force); err != nil {
-		s.reply(w, "delete", nil, err)
+		writeError(w, err)
 		return
 	}
-	s.log.Info("principal deleted", "name", name)
+	s.audit(r, "principal.delete", "principal", name, "force", force)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -251,17 +260,17 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.store.SetPassword(r.Context(), r.URL.Query().Get("name"), req.Password)
-	s.reply(w, "set-password", p, err)
+	s.reply(w, r, "principal.set_password", p, err, "password")
 }
 
 func (s *Server) rekey(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.Rekey(r.Context(), r.URL.Query().Get("name"))
-	s.reply(w, "rekey", p, err)
+	s.reply(w, r, "principal.rekey", p, err, "keys")
 }
 
 func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 	var req KeytabRequest
-	if !readJSON(w, r, &req) {
+	if !readJSON(w, r, &req) || !s.syncRead(w, r) {
 		return
 	}
 	opts := db.KeytabOptions{KeepOld: req.KeepOld}
@@ -278,6 +287,7 @@ func (s *Server) keytab(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.audit(r, "keytab.export", "principals", req.Names)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(b)
 }
@@ -305,7 +315,7 @@ func (s *Server) clusterLeave(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("node left the cluster on admin request")
+	s.audit(r, "cluster.leave")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -315,7 +325,7 @@ func (s *Server) clusterRemove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.log.Warn("node removed from the cluster on admin request", "node", node)
+	s.audit(r, "cluster.remove", "node", node)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -330,31 +340,67 @@ func (s *Server) clusterToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token itself is a secret: it goes to the caller only.
-	s.log.Info("join token issued", "ttl", req.TTL)
+	s.audit(r, "cluster.token", "ttl", req.TTL)
 	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
 
 func (s *Server) clusterBackup(w http.ResponseWriter, r *http.Request) {
 	// Buffer the backup so that a failure half-way is an error status,
 	// not a truncated file that looks complete.
+	if !s.syncRead(w, r) {
+		return
+	}
 	var buf bytes.Buffer
-	if err := s.cluster.Backup(r.Context(), &buf); err != nil {
+	if err := s.store.Backup(&buf); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("backup taken", "bytes", buf.Len())
+	s.audit(r, "cluster.backup", "bytes", buf.Len())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(buf.Bytes())
 }
 
-// reply answers with the principal or the error, and logs the change.
-func (s *Server) reply(w http.ResponseWriter, op string, p *db.Principal, err error) {
+// Headers of a read answered from the local replica without a quorum.
+const (
+	// StaleHeader is "true" when the answer may be stale.
+	StaleHeader = "Kdcha-Stale"
+	// StaleReasonHeader says why the replica could not be confirmed current.
+	StaleReasonHeader = "Kdcha-Stale-Reason"
+)
+
+// syncRead prepares a read (Store.SyncRead; query consistent=true demands
+// a leader) and marks the answer as possibly stale if it is. It reports
+// false after answering with the error.
+func (s *Server) syncRead(w http.ResponseWriter, r *http.Request) bool {
+	stale, err := s.store.SyncRead(r.Context(), r.URL.Query().Get("consistent") == "true")
+	if err != nil {
+		writeError(w, err)
+		return false
+	}
+	if stale != nil {
+		w.Header().Set(StaleHeader, "true")
+		w.Header().Set(StaleReasonHeader, strings.Join(strings.Fields(stale.Error()), " "))
+	}
+	return true
+}
+
+// freshGet reads name after the replica caught up with the leader.
+func (s *Server) freshGet(ctx context.Context, name string) (*db.Principal, error) {
+	if _, err := s.store.SyncRead(ctx, true); err != nil {
+		return nil, err
+	}
+	return s.store.Get(name)
+}
+
+// reply answers with the principal or the error, and logs the change op
+// (none for a read: op "") of the fields named changed.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, op string, p *db.Principal, err error, changed ...string) {
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if op != "get" {
-		s.log.Info("principal "+op, "name", p.Name, "kvno", p.KVNO(), "revision", p.Revision)
+	if op != "" {
+		s.audit(r, op, "principal", p.Name, "changed", changed, "kvno", p.KVNO(), "revision", p.Revision)
 	}
 	writeJSON(w, http.StatusOK, infoOf(p))
 }

@@ -71,19 +71,9 @@ func checkPeer(c net.Conn, path string) error {
 	if !ok {
 		return fmt.Errorf("admin socket %s: not a unix socket connection", path)
 	}
-	raw, err := uc.SyscallConn()
+	cred, err := peerCred(uc)
 	if err != nil {
 		return fmt.Errorf("admin socket %s: %w", path, err)
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return fmt.Errorf("admin socket %s: %w", path, err)
-	}
-	if credErr != nil {
-		return fmt.Errorf("admin socket %s: peer credentials: %w", path, credErr)
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
@@ -95,6 +85,27 @@ func checkPeer(c net.Conn, path string) error {
 			ErrUntrustedServer, path, cred.Uid, cred.Pid, owner, dir)
 	}
 	return nil
+}
+
+// peerCred returns the credentials of the process at the other end of c,
+// as the kernel recorded them when it connected (client) or listened
+// (server).
+func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	if credErr != nil {
+		return nil, fmt.Errorf("peer credentials: %w", credErr)
+	}
+	return cred, nil
 }
 
 // ownerOf returns the uid owning a file, or an impossible uid (trusted by

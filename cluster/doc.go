@@ -53,7 +53,7 @@
 // validated Config and a Members check over the database's Raft
 // configuration, build the database's Raft transport on the mux,
 //
-//	trans := raft.NewNetworkTransportWithLogger(mux.StreamLayer(), 3, 10*time.Second, hlog)
+//	trans := db.NewNetworkTransport(mux.StreamLayer(), log) // logs through slog
 //
 // pass NewForwarder(NewClient(creds, cfg), leaderAddr, log).Forward as the
 // database's forwarding hook (leaderAddr returns the Raft leader address,

@@ -145,7 +145,7 @@ func Listen(cfg Config, creds *Credentials, members Members, log *slog.Logger) (
 }
 
 // StreamLayer is the raft.StreamLayer to build the node's Raft transport
-// on, e.g. raft.NewNetworkTransportWithLogger(m.StreamLayer(), 3, 10*time.Second, hlog).
+// on with db.NewNetworkTransport(m.StreamLayer(), log).
 // Its address is the advertised one. Closing it (raft does on shutdown)
 // stops Raft traffic only.
 func (m *Mux) StreamLayer() raft.StreamLayer { return m.raft }

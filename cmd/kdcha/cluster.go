@@ -289,6 +289,7 @@ func clusterBackup() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "backup file to create (must not exist)")
+	addConsistentFlag(cmd)
 	return cmd
 }
 

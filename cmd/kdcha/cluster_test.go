@@ -237,4 +237,12 @@ func TestClusterThreeNodes(t *testing.T) {
 	if err := nodes[0].kinit(t, "user1", "Cluster-pw-2026!"); err != nil {
 		t.Fatalf("login without quorum: %v", err)
 	}
+	// Admin reads answer from the replica with a warning, or refuse with
+	// --consistent.
+	if out := nodes[0].must(t, "", "principal", "get", "user1"); !strings.Contains(out, "user1@CLUSTER.TEST") || !strings.Contains(out, "warning: answered from this node's replica without a quorum") {
+		t.Fatalf("read without quorum:\n%s", out)
+	}
+	if out, err := nodes[0].kdcha(t, "", "principal", "get", "user1", "--consistent"); err == nil || !strings.Contains(out, "quorum") {
+		t.Fatalf("consistent read without quorum: err=%v\n%s", err, out)
+	}
 }

@@ -71,6 +71,7 @@ func newKeytabCommand() *cobra.Command {
 	f.BoolVar(&appendTo, "append", false, "add to the keytab file, keeping its entries (as MIT ktadd does); entries it already has are skipped")
 	f.StringSliceVar(&req.EncTypes, "enctypes", nil, "only these enctypes (aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96,...)")
 	f.BoolVar(&req.KeepOld, "keep-old", false, "also the previous kvno's keys (kept since the last rekey), so the service still accepts tickets issued before it")
+	addConsistentFlag(export)
 	cmd.AddCommand(export)
 	return cmd
 }

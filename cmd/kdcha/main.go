@@ -47,7 +47,18 @@ func newRootCommand() *cobra.Command {
 // adminClient returns a client for the socket chosen by flag or env.
 func adminClient(cmd *cobra.Command) *admin.Client {
 	path, _ := cmd.Flags().GetString("admin-socket")
-	return admin.NewClient(path)
+	c := admin.NewClient(path)
+	c.Consistent, _ = cmd.Flags().GetBool("consistent") // read commands only (addConsistentFlag)
+	c.OnStale = func(reason string) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: answered from this node's replica without a quorum, it may be stale (%s); --consistent refuses instead\n", reason)
+	}
+	return c
+}
+
+// addConsistentFlag gives a read command --consistent: without a quorum
+// it fails instead of answering from the node's possibly stale replica.
+func addConsistentFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("consistent", false, "fail when the node has no quorum, instead of answering from its replica with a warning that it may be stale")
 }
 
 // userMessage turns an error into the line printed for a user.

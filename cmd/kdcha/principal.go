@@ -93,6 +93,7 @@ func principalGet() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	addConsistentFlag(cmd)
 	return cmd
 }
 
@@ -117,6 +118,7 @@ func principalList() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	addConsistentFlag(cmd)
 	return cmd
 }
 

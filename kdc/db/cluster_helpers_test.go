@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
+	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,9 +21,14 @@ import (
 type testCluster struct {
 	t     testing.TB
 	stash string // the realm's master key, shared by every node
-	// tcp makes nodes use raft's TCP transport on loopback instead of the
-	// in-memory one (benchmarks; partition then does not work).
+	// tcp makes nodes use raft's network transport over TCP on loopback
+	// (NewNetworkTransport) instead of the in-memory one (benchmarks, log
+	// tests; partition then does not work). A restarted node listens on
+	// its old address.
 	tcp bool
+	// logger is node id's logger, for the database and its transport;
+	// nil means testLogger.
+	logger func(id string) *slog.Logger
 
 	mu    sync.Mutex
 	nodes map[string]*testNode // by node ID
@@ -81,7 +87,7 @@ func (c *testCluster) options(id, dir string, trans raft.Transport, join bool, t
 		MasterKeyPath:   c.stash,
 		CreateIfMissing: true,
 		NodeID:          id,
-		Logger:          testLogger().With("node", id),
+		Logger:          c.loggerOf(id),
 		Transport:       trans,
 		Join:            join,
 		Forward:         c.forwarder(id),
@@ -104,11 +110,16 @@ func (c *testCluster) open(id string, join bool, tune func(*Options)) *testNode 
 		c.nodes[id] = n
 	}
 	if c.tcp {
-		trans, err := raft.NewTCPTransport("127.0.0.1:0", nil, 3, 10*time.Second, io.Discard)
+		listen := "127.0.0.1:0"
+		if n.addr != raft.ServerAddress(id) {
+			listen = string(n.addr)
+		}
+		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			c.mu.Unlock()
 			c.t.Fatal(err)
 		}
+		trans := NewNetworkTransport(tcpStream{ln}, c.loggerOf(id))
 		n.trans, n.addr = trans, trans.LocalAddr()
 	} else {
 		_, inmem := raft.NewInmemTransport(n.addr)
@@ -129,6 +140,22 @@ func (c *testCluster) open(id string, join bool, tune func(*Options)) *testNode 
 	n.db = d
 	c.mu.Unlock()
 	return n
+}
+
+// loggerOf is node id's logger.
+func (c *testCluster) loggerOf(id string) *slog.Logger {
+	if c.logger != nil {
+		return c.logger(id)
+	}
+	return testLogger().With("node", id)
+}
+
+// tcpStream is a raft.StreamLayer over plain TCP (the product's is the
+// cluster package's mutual TLS).
+type tcpStream struct{ net.Listener }
+
+func (s tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", string(addr), timeout)
 }
 
 // join starts a fresh node and has the cluster add it.

@@ -27,15 +27,17 @@
 //     the transport the caller gives (or plain TCP for one node/dev),
 //     bootstrap of a first node versus a joining one, snapshot files kept
 //     0700/0600 (snapshotfiles.go), a full disk reported as such rather
-//     than as lost quorum (diskfull.go) (node.go, raftlog.go
-//     routes Raft's logs to slog), and the replay of committed entries at
+//     than as lost quorum (diskfull.go) (node.go; raftlog.go
+//     routes Raft's and its network transport's logs to slog, one WARN
+//     per unreachable peer), and the replay of committed entries at
 //     start so that a node restarting without quorum still serves its full
 //     replica (applied.go);
 //   - multi-node operation: proposing a change on the leader or, through
 //     a caller-supplied function, forwarding it from a follower and
 //     acknowledging it once applied locally, re-sealing keys after a kvno
 //     race (propose.go), with typed errors across the wire (forward.go); read
-//     barriers for fresh admin reads (sync.go); membership changes, the
+//     barriers for fresh admin reads, and stale reads from the local
+//     replica when there is no quorum (sync.go); membership changes, the
 //     membership check and the refusal of a member's ID at a new address
 //     (membership.go); single-use join token hashes (tokens.go) and the
 //     sealed cluster CA key (cakey.go) in the replicated state; the cluster view for `cluster status` (status.go);

@@ -136,6 +136,5 @@ func (d *DB) KeytabWith(opts KeytabOptions, names ...string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keytab: %w", err)
 	}
-	d.log.Info("keytab exported", "principals", len(ps), "keep_old", opts.KeepOld)
 	return b, nil
 }

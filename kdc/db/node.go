@@ -136,6 +136,7 @@ func startRaft(cfg raftConfig, f *fsm, leaderChanged func()) (_ *raftNode, err e
 		// The usual cause is an unreadable snapshot; raft logs which one.
 		return nil, fmt.Errorf("start raft (snapshots in %s): %w", filepath.Join(cfg.dataDir, snapshotDir), err)
 	}
+	hlog.resolvePeers(r)
 	n := &raftNode{id: cfg.nodeID, r: r, store: store, fsm: f, snaps: snaps, dataDir: cfg.dataDir, log: cfg.log, stopRecord: make(chan struct{}), recordDone: make(chan struct{})}
 	n.observeLeader(leaderChanged)
 	replayed, err := replayCommitted(store, snaps, f)

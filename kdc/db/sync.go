@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // Replicas serve reads from memory and may lag the leader by the entries
@@ -39,10 +41,30 @@ func (d *DB) GetFresh(ctx context.Context, name string) (*Principal, error) {
 	return d.Get(name)
 }
 
-// ListFresh is List after Sync.
-func (d *DB) ListFresh(ctx context.Context) ([]*Principal, error) {
-	if err := d.Sync(ctx); err != nil {
+// staleReadWait bounds how long SyncRead waits for the cluster before it
+// answers from the local replica: long enough for a leader that lost its
+// quorum to notice (raft's leader lease) or for a forward to fail.
+const staleReadWait = 3 * time.Second
+
+// SyncRead prepares an admin read (principal get and list, keytab export,
+// backup). It syncs the replica like Sync; when the cluster cannot confirm
+// the replica is current (no quorum, leader unreachable, no answer within
+// staleReadWait) it returns the reason, and the caller serves the local
+// replica marked as possibly stale, so that an operator is not blind
+// during the incident that cost the quorum (as Consul's stale reads).
+// With consistent the read demands the leader: the failure is err instead.
+// Errors that are not about the quorum (ctx cancelled, disk full) are err.
+func (d *DB) SyncRead(ctx context.Context, consistent bool) (stale, err error) {
+	sctx, cancel := context.WithTimeout(ctx, staleReadWait)
+	defer cancel()
+	err = d.Sync(sctx)
+	if err == nil {
+		return nil, nil
+	}
+	unavailable := errors.Is(err, ErrNoQuorum) || errors.Is(err, ErrNotLeader) || errors.Is(err, ErrOutcomeUnknown) ||
+		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+	if consistent || !unavailable {
 		return nil, err
 	}
-	return d.List(), nil
+	return err, nil
 }
