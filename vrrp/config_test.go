@@ -225,7 +225,7 @@ func TestInstanceParams(t *testing.T) {
 	}
 	want := Params{VRID: 51, Version: Version2, Priority: 100, AdvertInterval: time.Second, PreemptDelay: 3 * time.Second,
 		ResignHold: 3*time.Second + skew1, // automatic: the down interval of priority 1
-		PrimaryIP: primary, GARPRepeat: 5, GARPDelay: 5 * time.Second, GARPRefresh: time.Minute}
+		PrimaryIP:  primary, GARPRepeat: 5, GARPDelay: 5 * time.Second, GARPRefresh: time.Minute}
 	if p != want {
 		t.Errorf("Params = %+v, want %+v", p, want)
 	}
