@@ -234,7 +234,10 @@ func (m *Machine) becomeMaster(now time.Time, out *Output, reason Reason) {
 		m.advertMasterAt = now
 	}
 	prio := m.Priority()
-	out.Actions = append(out.Actions, SendAdvert{prio}, AddVIPs{}, SendGARP{m.p.GARPRepeat})
+	// The addresses first (keepalived sends the advert first): a resigning
+	// master removes them when it hears this advert, and the VIP must not
+	// be on no node in between.
+	out.Actions = append(out.Actions, AddVIPs{}, SendAdvert{prio}, SendGARP{m.p.GARPRepeat})
 	m.advertAt = now.Add(m.p.AdvertInterval)
 	if m.p.GARPDelay > 0 {
 		m.garpAt = now.Add(m.p.GARPDelay)

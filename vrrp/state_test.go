@@ -55,7 +55,7 @@ func adv(src netip.Addr, prio uint8) AdvertReceived {
 
 // becomeMaster is the action list of a transition to MASTER.
 func becomeMaster(prio uint8, from State, r Reason) []Action {
-	return []Action{SendAdvert{prio}, AddVIPs{}, SendGARP{5}, ev(StateMaster, from, prio, r)}
+	return []Action{AddVIPs{}, SendAdvert{prio}, SendGARP{5}, ev(StateMaster, from, prio, r)}
 }
 
 var (
