@@ -70,7 +70,7 @@ func TestConfigRealtimePriority(t *testing.T) {
 		valid bool
 	}{
 		{"instances: []\n", DefaultRealtimePriority, true},
-		{"realtime_priority: 0\n", 0, true},
+		{"realtime_priority: 10\n", 10, true},
 		{"realtime_priority: 99\n", 99, true},
 		{"realtime_priority: 100\n", 100, false},
 		{"realtime_priority: -1\n", -1, false},

@@ -14,12 +14,14 @@ const (
 )
 
 // DefaultRealtimePriority is the SCHED_RR priority of the protocol threads
-// unless configured otherwise. keepalived's vrrp_rt_priority is off by
-// default; kdcha turns it on because the KDC shares the process and the
-// host with the VRRP path, and on a loaded host a starved advert is a
-// spurious takeover (vrrp/README.md has the measurement). A low value
-// keeps it below kernel threads and other real-time daemons.
-const DefaultRealtimePriority = 10
+// unless configured otherwise: off, as keepalived's vrrp_rt_priority. The
+// soak (TestSoakLoadedHost, figures in vrrp/README.md) measured no
+// difference with it on: a Go thread needs one of the process's Ps to run,
+// and those are held by the request-handling goroutines whatever the
+// thread's policy, so what keeps adverts on time under load is the
+// process's own CPU share (systemd Nice=/CPUWeight=) and Go's 10 ms
+// preemption.
+const DefaultRealtimePriority = 0
 
 // lockThread pins the calling goroutine to its OS thread for good and, with
 // prio > 0, makes that thread SCHED_RR at prio, so the advert timer and
