@@ -87,7 +87,9 @@ func startSoakNode(t *testing.T, n netnstest.Node, cfg InstanceConfig, rt int) *
 // core plus GOMAXPROCS goroutines spinning in this process (a KDC at
 // capacity), with the protocol threads at the normal policy and at
 // SCHED_RR. Long: it runs only with KDCHA_SOAK=1 (KDCHA_SOAK_SECONDS per
-// case, default 60). Figures are in vrrp/README.md.
+// case, default 60). KDCHA_SOAK_NICE renices the process first;
+// KDCHA_SOAK_LOAD=spin or stress keeps only one of the two loads, to tell
+// which one hurts. Figures are in vrrp/README.md.
 func TestSoakLoadedHost(t *testing.T) {
 	if os.Getenv("KDCHA_SOAK") != "1" {
 		t.Skip("soak test: set KDCHA_SOAK=1 (takes 4 x KDCHA_SOAK_SECONDS, default 60)")
