@@ -49,8 +49,10 @@ func (Event) isAction()      {}
 
 // Output is the result of one Step.
 type Output struct {
-	// Actions are to be executed in order. keepalived's order is kept:
-	// becoming master is advert, add VIPs, GARP, event; leaving master is
+	// Actions are to be executed in order: becoming master is add VIPs,
+	// advert, GARP, event (keepalived adverts before adding; kdcha adds
+	// first so that a resigning master, which removes its VIPs when it
+	// hears the advert, never leaves the VIP on no node); leaving master is
 	// advert (priority 0 when resigning), remove VIPs, event.
 	Actions []Action
 	// Next is when to call Step with Timeout next; zero means no timer.

@@ -18,6 +18,11 @@ import (
 type Config struct {
 	// Instances are the virtual routers, each with its own VRID and VIPs.
 	Instances []InstanceConfig `yaml:"instances"`
+	// RealtimePriority is the SCHED_RR priority, 1..99, of the threads
+	// that send adverts, run the down timer and receive (keepalived:
+	// vrrp_rt_priority); 0 turns it off. Default DefaultRealtimePriority.
+	// Pass it to each instance as InstanceDeps.RealtimePriority.
+	RealtimePriority int `yaml:"realtime_priority"`
 }
 
 // InstanceConfig is one virtual router, keepalived's vrrp_instance. When
@@ -71,8 +76,17 @@ type InstanceConfig struct {
 	// Default false (preemption on).
 	NoPreempt bool `yaml:"nopreempt"`
 	// PreemptDelay holds off preemption after startup or after a
-	// higher-priority master was seen, 0..1000s. Default 0.
+	// higher-priority master was seen, 0..1000s. Default 0. Whatever its
+	// value, a backup that has just started, left FAULT or seen its
+	// priority rise waits one master down interval before preempting.
 	PreemptDelay time.Duration `yaml:"preempt_delay"`
+	// ResignHold is how long a stopping master keeps its VIPs (and so keeps
+	// answering) after its priority-0 advertisement, until a successor
+	// advertises; then the VIPs go and the instance stops. 0 (the default)
+	// means automatic: the longest a backup may take to claim, one master
+	// down interval of the lowest priority (3 x advert_interval + skew),
+	// at most 4s. Explicit values: 10ms..10s.
+	ResignHold time.Duration `yaml:"resign_hold"`
 	// GARPMasterRepeat is the number of gratuitous ARPs / NAs per burst
 	// when becoming master, 1..100. Default 5.
 	GARPMasterRepeat int `yaml:"garp_master_repeat"`
@@ -90,10 +104,46 @@ const (
 	maxGARPDelay    = time.Hour
 	minGARPRefresh  = time.Second
 	maxIfNameLength = 15 // IFNAMSIZ - 1
+	minResignHold   = 10 * time.Millisecond
+	maxResignHold   = 10 * time.Second
+	// maxAutoResignHold caps the automatic resign_hold: with long advert
+	// intervals a stop that finds no backup should not take minutes.
+	maxAutoResignHold = 4 * time.Second
 )
 
-// DefaultConfig returns an empty section (no instances).
-func DefaultConfig() Config { return Config{} }
+// DefaultConfig returns a section without instances and with the default
+// real-time priority.
+func DefaultConfig() Config { return Config{RealtimePriority: DefaultRealtimePriority} }
+
+// UnmarshalYAML decodes the section on top of DefaultConfig and rejects
+// unknown keys (see InstanceConfig.UnmarshalYAML).
+func (c *Config) UnmarshalYAML(n *yaml.Node) error {
+	if err := checkKeys(n, reflect.TypeOf(Config{}), "vrrp"); err != nil {
+		return err
+	}
+	type plain Config // without this method, to avoid recursion
+	p := plain(DefaultConfig())
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = Config(p)
+	return nil
+}
+
+// checkKeys rejects keys of mapping n that are not yaml tags of t; what
+// names the section in the message.
+func checkKeys(n *yaml.Node, t reflect.Type, what string) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	known := yamlKeys(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !known[k.Value] {
+			return fmt.Errorf("line %d: %s: unknown key %q", k.Line, what, k.Value)
+		}
+	}
+	return nil
+}
 
 // DefaultInstanceConfig returns the keepalived defaults documented on
 // InstanceConfig; the required keys (name, interface, vrid,
@@ -113,14 +163,8 @@ func DefaultInstanceConfig() InstanceConfig {
 // rejects unknown keys, which a yaml.v3 decoder does not check inside a
 // custom unmarshaler even with KnownFields.
 func (c *InstanceConfig) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.MappingNode {
-		known := yamlKeys(reflect.TypeOf(InstanceConfig{}))
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if !known[k.Value] {
-				return fmt.Errorf("line %d: vrrp instance: unknown key %q", k.Line, k.Value)
-			}
-		}
+	if err := checkKeys(n, reflect.TypeOf(InstanceConfig{}), "vrrp instance"); err != nil {
+		return err
 	}
 	type plain InstanceConfig // without this method, to avoid recursion
 	p := plain(DefaultInstanceConfig())
@@ -145,6 +189,9 @@ func yamlKeys(t reflect.Type) map[string]bool {
 // vrrp.instances[i].key. All problems are reported, joined.
 func (c Config) Validate() error {
 	var errs []error
+	if p := c.RealtimePriority; p < 0 || p > maxRealtimePriority {
+		errs = append(errs, fmt.Errorf("vrrp.realtime_priority: must be 0 (off) or 1..99, got %d", p))
+	}
 	names := map[string]int{}
 	vrids := map[string]int{}
 	vips := map[netip.Addr]int{}
@@ -248,6 +295,9 @@ func (c InstanceConfig) problems() []error {
 	} else if c.PreemptDelay > 0 && c.NoPreempt {
 		bad("preempt_delay", "has no effect with nopreempt")
 	}
+	if c.ResignHold != 0 && (c.ResignHold < minResignHold || c.ResignHold > maxResignHold) {
+		bad("resign_hold", "must be 0s (automatic) or 10ms..10s, got %v", c.ResignHold)
+	}
 	if c.GARPMasterRepeat < 1 || c.GARPMasterRepeat > maxGARPRepeat {
 		bad("garp_master_repeat", "must be 1..100, got %d", c.GARPMasterRepeat)
 	}
@@ -338,10 +388,16 @@ func (c InstanceConfig) Params(primary netip.Addr) (Params, error) {
 		AdvertInterval: c.AdvertInterval,
 		NoPreempt:      c.NoPreempt,
 		PreemptDelay:   c.PreemptDelay,
+		ResignHold:     c.ResignHold,
 		PrimaryIP:      primary,
 		GARPRepeat:     c.GARPMasterRepeat,
 		GARPDelay:      c.GARPMasterDelay,
 		GARPRefresh:    c.GARPMasterRefresh,
+	}
+	if p.ResignHold == 0 {
+		// Every backup, even at priority 1 and in the hold after a
+		// forgery, has claimed within its master down interval.
+		p.ResignHold = min(masterDownInterval(p.Version, minTrackedPriority, p.AdvertInterval), maxAutoResignHold)
 	}
 	if err := p.Validate(); err != nil {
 		return Params{}, fmt.Errorf("instance %s: %w", c.Name, err)

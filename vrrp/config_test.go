@@ -60,11 +60,41 @@ func TestConfigDecodeAppliesDefaults(t *testing.T) {
 	}
 }
 
+// TestConfigRealtimePriority: the section's realtime_priority defaults to
+// DefaultRealtimePriority also when decoded into a zero Config (as the
+// agent's configuration does), 0 turns it off, and 1..99 are valid.
+func TestConfigRealtimePriority(t *testing.T) {
+	for _, tt := range []struct {
+		yaml  string
+		want  int
+		valid bool
+	}{
+		{"instances: []\n", DefaultRealtimePriority, true},
+		{"realtime_priority: 10\n", 10, true},
+		{"realtime_priority: 99\n", 99, true},
+		{"realtime_priority: 100\n", 100, false},
+		{"realtime_priority: -1\n", -1, false},
+	} {
+		var c Config
+		if err := yaml.Unmarshal([]byte(tt.yaml), &c); err != nil {
+			t.Fatalf("%q: %v", tt.yaml, err)
+		}
+		err := c.Validate()
+		if c.RealtimePriority != tt.want || (err == nil) != tt.valid {
+			t.Errorf("%q: realtime_priority %d, Validate %v; want %d, valid %v", tt.yaml, c.RealtimePriority, err, tt.want, tt.valid)
+		}
+		if err != nil && !strings.Contains(err.Error(), "vrrp.realtime_priority:") {
+			t.Errorf("%q: error %v does not name the key", tt.yaml, err)
+		}
+	}
+}
+
 func TestConfigDecodeErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"misspelt key", "instances:\n  - name: a\n    unicast_peer: [192.0.2.2]\n", `line 3: vrrp instance: unknown key "unicast_peer"`},
 		{"interval without unit", "instances:\n  - name: a\n    advert_interval: 1\n", "line 3: cannot unmarshal !!int `1` into time.Duration"},
 		{"bad duration", "instances:\n  - name: a\n    preempt_delay: soon\n", "soon"},
+		{"misspelt section key", "realtime_prio: 5\n", `line 1: vrrp: unknown key "realtime_prio"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +162,9 @@ func TestInstanceValidate(t *testing.T) {
 		{"preempt_delay too long", func(c *InstanceConfig) { c.PreemptDelay = 1001 * time.Second }, "preempt_delay: must be 0s..1000s"},
 		{"preempt_delay negative", func(c *InstanceConfig) { c.PreemptDelay = -time.Second }, "preempt_delay: must be 0s..1000s"},
 		{"preempt_delay with nopreempt", func(c *InstanceConfig) { c.NoPreempt = true; c.PreemptDelay = time.Second }, "preempt_delay: has no effect"},
+		{"resign_hold too short", func(c *InstanceConfig) { c.ResignHold = time.Millisecond }, "resign_hold: must be 0s (automatic) or 10ms..10s"},
+		{"resign_hold too long", func(c *InstanceConfig) { c.ResignHold = 11 * time.Second }, "resign_hold: must be 0s (automatic) or 10ms..10s"},
+		{"resign_hold negative", func(c *InstanceConfig) { c.ResignHold = -time.Second }, "resign_hold: must be 0s (automatic) or 10ms..10s"},
 		{"garp repeat 0", func(c *InstanceConfig) { c.GARPMasterRepeat = 0 }, "garp_master_repeat: must be 1..100"},
 		{"garp delay negative", func(c *InstanceConfig) { c.GARPMasterDelay = -time.Second }, "garp_master_delay: "},
 		{"garp refresh too fast", func(c *InstanceConfig) { c.GARPMasterRefresh = 100 * time.Millisecond }, "garp_master_refresh: "},
@@ -191,7 +224,8 @@ func TestInstanceParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Params{VRID: 51, Version: Version2, Priority: 100, AdvertInterval: time.Second, PreemptDelay: 3 * time.Second,
-		PrimaryIP: primary, GARPRepeat: 5, GARPDelay: 5 * time.Second, GARPRefresh: time.Minute}
+		ResignHold: 3*time.Second + skew1, // automatic: the down interval of priority 1
+		PrimaryIP:  primary, GARPRepeat: 5, GARPDelay: 5 * time.Second, GARPRefresh: time.Minute}
 	if p != want {
 		t.Errorf("Params = %+v, want %+v", p, want)
 	}

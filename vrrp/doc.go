@@ -34,8 +34,14 @@
 // advert for an instance's own VRID is a peer kdcha cannot hear (split
 // brain): it is warned about, counted and shown in Status (dropped.go).
 // Adverts are unauthenticated, so anyone on the LAN can forge them: a
-// backup takes over early only on its master's adverts, and holds off
-// advert-triggered takeovers for a minute after a flap (advert.go).
+// backup takes over early only on its master's adverts and only once the
+// master's next advert was due (which contradicts a forgery), a master
+// answers adverts forged in its name at once, and a backup holds off
+// advert-triggered takeovers for a minute after a forgery shows
+// (advert.go). A stopping master keeps its VIPs until a successor
+// advertises (resign hold, state.go), so a graceful stop leaves the VIP on
+// no node at no moment. Each instance's protocol loop and receiver run on
+// locked OS threads, optionally SCHED_RR (realtime.go).
 //
 // Testing: the codec and the state machine are tested without root or
 // sleeps: table-driven tests drive the machine with a fake clock through

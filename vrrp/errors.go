@@ -47,7 +47,8 @@ var (
 	// the configured one (RFC 3768 section 7.1 says to discard it).
 	ErrIntervalMismatch = errors.New("vrrp: advertisement interval mismatch")
 	// ErrOwnAdvert means the advertisement came from the instance's own
-	// primary address (looped back multicast).
+	// primary address. kdcha turns multicast loopback off, so it is forged
+	// (or an address conflict); a master answers it with an advert.
 	ErrOwnAdvert = errors.New("vrrp: own advertisement")
 	// ErrNotMaster means a backup heard a lower priority or a resignation
 	// from a router other than the master it follows; RFC 5798 discards

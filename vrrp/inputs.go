@@ -58,8 +58,10 @@ type FaultCleared struct {
 // states it means nothing.
 type VIPsRemoved struct{}
 
-// Shutdown stops the protocol (RFC 5798 Shutdown event); a master resigns
-// with a priority-0 advertisement first.
+// Shutdown stops the protocol (RFC 5798 Shutdown event). A master resigns
+// with a priority-0 advertisement and, with Params.ResignHold, keeps its
+// VIPs (state MASTER, Machine.Resigning) until another router advertises
+// or the hold ends; a second Shutdown ends the hold at once.
 type Shutdown struct{}
 
 func (Start) isInput()          {}

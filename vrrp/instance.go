@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,6 +94,11 @@ type InstanceDeps struct {
 	Log *slog.Logger
 	// Metrics may be nil.
 	Metrics *Metrics
+	// RealtimePriority, 1..99, runs the protocol loop and the receiver on
+	// OS threads of their own at SCHED_RR with this priority (the agent
+	// passes Config.RealtimePriority); 0 keeps the normal policy. Failing
+	// to set it (no CAP_SYS_NICE) is warned about once, not an error.
+	RealtimePriority int
 }
 
 // Instance runs one virtual router: it feeds its Machine with received
@@ -115,6 +121,11 @@ type Instance struct {
 	onEvent   func(InstanceEvent)
 	log       *slog.Logger
 	metrics   *Metrics
+	rtPrio    int
+	rtWarn    sync.Once
+
+	// muted drops every advert this instance would send (SetMuted).
+	muted atomic.Bool
 
 	inputs chan Input
 	done   chan struct{}
@@ -145,6 +156,9 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: %w", err)
 	}
+	if p := deps.RealtimePriority; p != 0 && (p < minRealtimePriority || p > maxRealtimePriority) {
+		return nil, fmt.Errorf("vrrp: instance %s: realtime priority %d not in 1..99 (0 = off)", cfg.Name, p)
+	}
 	prefixes, err := cfg.VIPs()
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: instance %s: %w", cfg.Name, err)
@@ -153,6 +167,7 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 		name: cfg.Name, iface: cfg.Interface, trackLink: !cfg.DontTrackPrimary, params: params,
 		linkDown: cfg.LinkDownDelay, linkUp: cfg.LinkUpDelay,
 		t: deps.Transport, addrs: deps.Addresses, onEvent: deps.OnEvent, metrics: deps.Metrics,
+		rtPrio: deps.RealtimePriority,
 		log:    log.With("instance", cfg.Name, "vrid", params.VRID),
 		inputs: make(chan Input),
 		done:   make(chan struct{}),
@@ -208,6 +223,16 @@ func (in *Instance) ClearFault(ctx context.Context, source string) error {
 	return in.input(ctx, FaultCleared{Source: source})
 }
 
+// SetMuted stops (true) or resumes (false) sending adverts, for fault
+// injection: a muted instance still hears its peers and runs its state
+// machine, but to them it looks like a hung agent, so a muted master is
+// replaced after the master down interval while it keeps its VIPs.
+func (in *Instance) SetMuted(muted bool) {
+	if in.muted.Swap(muted) != muted {
+		in.log.Warn("VRRP adverts muted for fault injection", "muted", muted)
+	}
+}
+
 func (in *Instance) input(ctx context.Context, i Input) error {
 	select {
 	case in.inputs <- i:
@@ -220,9 +245,16 @@ func (in *Instance) input(ctx context.Context, i Input) error {
 }
 
 // Run removes stale VIPs, starts the protocol and runs it until ctx is
-// cancelled; then the instance resigns (priority-0 advert if master),
-// removes its VIPs and closes the transport. It returns the transport's
-// error if receiving fails for good. Call it once per Instance.
+// cancelled; then the instance resigns: a master sends a priority-0 advert
+// and keeps its VIPs until a successor advertises or the resign hold ends
+// (resign_hold), so the VIP never goes unanswered, then removes them. Run
+// returns after that, with the transport closed. It returns the
+// transport's error if receiving fails for good (then without waiting for
+// a successor). Call it once per Instance.
+//
+// The protocol loop and the receiver run on OS threads of their own (at
+// SCHED_RR with InstanceDeps.RealtimePriority), so request handling
+// elsewhere in the process cannot delay adverts or the down timer.
 func (in *Instance) Run(ctx context.Context) error {
 	m, err := NewMachine(in.params)
 	if err != nil {
@@ -239,7 +271,10 @@ func (in *Instance) Run(ctx context.Context) error {
 	adverts := make(chan Received)
 	recvErr := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Go(func() { recvErr <- in.receive(adverts) })
+	wg.Go(func() {
+		in.lockThread()
+		recvErr <- in.receive(adverts)
+	})
 	defer func() {
 		close(in.done) // releases the receiver if it is handing over a packet
 		if err := in.t.Close(); err != nil {
@@ -252,17 +287,43 @@ func (in *Instance) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	// Not on the caller's goroutine: the thread is never unlocked, and is
+	// destroyed (with its scheduling policy) when the loop ends.
+	errc := make(chan error, 1)
+	go func() {
+		in.lockThread()
+		errc <- in.loop(ctx, m, adverts, recvErr)
+	}()
+	return <-errc
+}
 
+// lockThread puts the calling goroutine on an OS thread of its own, at
+// the configured real-time priority; a failure is warned about once.
+func (in *Instance) lockThread() {
+	if err := lockThread(in.rtPrio); err != nil {
+		in.rtWarn.Do(func() {
+			in.log.Warn("VRRP runs without real-time priority; adverts may be late on a loaded host (grant CAP_SYS_NICE, or set vrrp.realtime_priority: 0)", "err", err)
+		})
+	}
+}
+
+// loop feeds the machine until it has stopped after ctx is cancelled.
+func (in *Instance) loop(ctx context.Context, m *Machine, adverts <-chan Received, recvErr <-chan error) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	in.apply(m, time.Now(), Start{}, timer)
+	stop := ctx.Done()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-stop:
+			stop = nil // keep running until the resignation is over
 			in.apply(m, time.Now(), Shutdown{}, timer)
-			return nil
 		case err := <-recvErr:
-			in.apply(m, time.Now(), Shutdown{}, timer)
+			// Deaf, this node cannot hear a successor: stop at once (a
+			// second Shutdown ends a resign hold).
+			for m.State() != StateInitialize {
+				in.apply(m, time.Now(), Shutdown{}, timer)
+			}
 			return fmt.Errorf("vrrp: instance %s: %w", in.name, err)
 		case r := <-adverts:
 			if a, ok := in.accept(r, m.State()); ok {
@@ -272,6 +333,9 @@ func (in *Instance) Run(ctx context.Context) error {
 			in.apply(m, time.Now(), i, timer)
 		case <-timer.C:
 			in.apply(m, time.Now(), Timeout{}, timer)
+		}
+		if stop == nil && m.State() == StateInitialize {
+			return nil
 		}
 	}
 }
@@ -404,6 +468,9 @@ func (in *Instance) apply(m *Machine, now time.Time, i Input, timer *time.Timer)
 func (in *Instance) do(now time.Time, a Action) {
 	switch a := a.(type) {
 	case SendAdvert:
+		if in.muted.Load() {
+			return
+		}
 		p := Packet{Version: in.params.Version, VRID: in.params.VRID, Priority: a.Priority,
 			Interval: in.params.AdvertInterval, Addresses: in.vips}
 		var errs []error

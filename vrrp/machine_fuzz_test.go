@@ -10,8 +10,8 @@ import (
 // FuzzMachine drives the state machine with arbitrary input sequences and
 // checks invariants that must hold whatever the peers send: VIPs are held
 // exactly while MASTER, an event accompanies every state change, priority 0
-// is only advertised when leaving MASTER, and a timer is armed exactly in
-// BACKUP and MASTER.
+// is only advertised when leaving MASTER and is all a resigning master
+// advertises, and a timer is armed exactly in BACKUP and MASTER.
 func FuzzMachine(f *testing.F) {
 	f.Add(uint8(100), false, []byte{0, 3, 2, 1, 40, 3, 1, 0, 3, 5, 6, 3, 4, 7})
 	f.Add(uint8(255), true, []byte{0, 1, 255, 3, 5, 2, 0, 4, 3, 6, 1, 100, 7})
@@ -19,6 +19,7 @@ func FuzzMachine(f *testing.F) {
 		p := baseParams()
 		p.Priority = max(prio, 1)
 		p.GARPDelay, p.GARPRefresh, p.PreemptDelay = 2*time.Second, 3*time.Second, 5*time.Second
+		p.ResignHold = 2 * time.Second
 		if v2 {
 			p.Version = Version2
 		}
@@ -66,6 +67,9 @@ func FuzzMachine(f *testing.F) {
 				case SendAdvert:
 					if a.Priority == 0 && before != StateMaster {
 						t.Fatalf("step %d %T: priority 0 advert from %v", i/2, in, before)
+					}
+					if a.Priority != 0 && m.Resigning() {
+						t.Fatalf("step %d %T: resigning master advertised priority %d", i/2, in, a.Priority)
 					}
 				case Event:
 					events++

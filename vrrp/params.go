@@ -41,8 +41,14 @@ type Params struct {
 	// owner, which always preempts (RFC 5798 section 6.1).
 	NoPreempt bool
 	// PreemptDelay postpones preemption until this long after startup (or
-	// after the last higher-priority advertisement), 0..1000 s.
+	// after the last higher-priority advertisement), 0..1000 s. Preemption
+	// after startup, leaving FAULT or a priority rise waits at least one
+	// master down interval whatever its value.
 	PreemptDelay time.Duration
+	// ResignHold is how long a master that shuts down keeps its VIPs after
+	// its priority-0 advertisement, waiting for a successor's advert; 0
+	// removes them at once (RFC 5798).
+	ResignHold time.Duration
 	// PrimaryIP is the address adverts are sent from; it breaks ties between
 	// equal priorities (the higher address wins).
 	PrimaryIP netip.Addr
@@ -73,6 +79,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: preempt_delay %v not in 0..1000s", ErrParams, p.PreemptDelay)
 	case p.GARPRepeat < 1:
 		return fmt.Errorf("%w: garp repeat %d must be >= 1", ErrParams, p.GARPRepeat)
+	case p.ResignHold < 0:
+		return fmt.Errorf("%w: negative resign hold", ErrParams)
 	case p.GARPDelay < 0 || p.GARPRefresh < 0:
 		return fmt.Errorf("%w: negative garp delay or refresh", ErrParams)
 	}

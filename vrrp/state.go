@@ -52,6 +52,12 @@ const (
 	ReasonFault          Reason = "fault"
 	ReasonFaultCleared   Reason = "fault cleared"
 	ReasonShutdown       Reason = "shutdown"
+	// ReasonSuccessor ends a resigning master's hold: another router
+	// advertised, so it has the VIPs now.
+	ReasonSuccessor Reason = "shutdown: successor claimed the addresses"
+	// ReasonResignTimeout ends a resigning master's hold when no successor
+	// advertised within ResignHold.
+	ReasonResignTimeout Reason = "shutdown: no successor within the resign hold"
 )
 
 // Machine is the state machine of one virtual router. It is pure: it holds
@@ -67,6 +73,9 @@ type Machine struct {
 
 	masterAdverInterval time.Duration // learned from the master in v3
 	master              netip.Addr    // the current master as far as known
+	// heardAt is when this backup last heard its master advertise a
+	// priority that does not let it take over; zero if never since start.
+	heardAt time.Time
 
 	// Deadlines; zero when not armed.
 	masterDownAt time.Time
@@ -74,10 +83,20 @@ type Machine struct {
 	advertAt     time.Time
 	garpAt       time.Time
 	refreshAt    time.Time
-	// preemptAt is when a backup with preempt_delay may preempt; zero
-	// means the delay has not started (it starts at startup and again at
-	// the first lower-priority advert after a higher-priority one).
+	// preemptAt is when a backup may preempt; zero means no hold is
+	// running. It is armed at startup, on leaving FAULT and when this
+	// router's priority rises (see startupHold), and with preempt_delay
+	// again at the first lower-priority advert after a higher-priority one.
 	preemptAt time.Time
+	// pendingFrom is the router whose lower-priority advert or resignation
+	// armed masterDownAt for an early takeover (downReason ReasonPreempt or
+	// ReasonMasterResigned); an advert from it that contradicts that one
+	// exposes a forgery.
+	pendingFrom netip.Addr
+	// resigning is set while a master that was told to shut down keeps its
+	// VIPs until a successor claims them or resignUntil passes.
+	resigning   bool
+	resignUntil time.Time
 	// advertMasterAt is when the current mastership began on an advert (a
 	// preemption or a resignation); zero otherwise.
 	advertMasterAt time.Time
@@ -142,14 +161,24 @@ func (m *Machine) Step(now time.Time, in Input) Output {
 	case PriorityDelta:
 		before := m.Priority()
 		m.delta = in.Delta
-		if m.state == StateMaster && m.Priority() != before {
+		switch {
+		case m.state == StateMaster && !m.resigning && m.Priority() != before:
 			// Tell the backups at once: one that now outranks this master
 			// preempts on this advertisement instead of the next one.
 			m.sendAdvertNow(now, &out)
+		case m.state == StateBackup && m.Priority() > before:
+			// A rise means this router recovered: it must stay healthy
+			// for a while before it takes the addresses back.
+			m.holdPreemption(now)
 		}
 	case Fault:
 		m.faults[in.Source] = in.Detail
 		m.detail = in.Detail
+		if m.resigning {
+			// A node that cannot serve has nothing to keep answering for.
+			m.endResign(&out, ReasonShutdown)
+			break
+		}
 		m.fault(&out)
 	case FaultCleared:
 		delete(m.faults, in.Source)
@@ -163,7 +192,7 @@ func (m *Machine) Step(now time.Time, in Input) Output {
 			out.Actions = append(out.Actions, AddVIPs{}, SendGARP{m.p.GARPRepeat})
 		}
 	case Shutdown:
-		m.shutdown(&out)
+		m.shutdown(now, &out)
 	}
 	out.Next = m.next()
 	return out
@@ -181,12 +210,21 @@ func (m *Machine) enterFromIdle(now time.Time, out *Output, reason Reason) {
 		}
 		m.becomeMaster(now, out, reason)
 	default:
-		if m.p.PreemptDelay > 0 {
-			m.preemptAt = now.Add(m.p.PreemptDelay)
-		}
 		m.masterAdverInterval = m.p.AdvertInterval
+		m.heardAt = time.Time{}
+		m.holdPreemption(now)
 		m.becomeBackup(now, out, reason)
 	}
+}
+
+// holdPreemption stops this backup from preempting for the startup hold: a
+// router that has just started, left FAULT or recovered its priority first
+// listens for one master down interval, so it has heard every live master
+// and its own health has had time to settle, and for preempt_delay if that
+// is longer (keepalived's delay after startup). Taking over from a dead
+// master is not held.
+func (m *Machine) holdPreemption(now time.Time) {
+	m.preemptAt = now.Add(max(m.p.PreemptDelay, m.MasterDownInterval()))
 }
 
 func (m *Machine) becomeMaster(now time.Time, out *Output, reason Reason) {
@@ -196,7 +234,10 @@ func (m *Machine) becomeMaster(now time.Time, out *Output, reason Reason) {
 		m.advertMasterAt = now
 	}
 	prio := m.Priority()
-	out.Actions = append(out.Actions, SendAdvert{prio}, AddVIPs{}, SendGARP{m.p.GARPRepeat})
+	// The addresses first (keepalived sends the advert first): a resigning
+	// master removes them when it hears this advert, and the VIP must not
+	// be on no node in between.
+	out.Actions = append(out.Actions, AddVIPs{}, SendAdvert{prio}, SendGARP{m.p.GARPRepeat})
 	m.advertAt = now.Add(m.p.AdvertInterval)
 	if m.p.GARPDelay > 0 {
 		m.garpAt = now.Add(m.p.GARPDelay)
@@ -231,16 +272,45 @@ func (m *Machine) fault(out *Output) {
 	m.transition(out, StateFault, ReasonFault, m.detail)
 }
 
-func (m *Machine) shutdown(out *Output) {
-	switch m.state {
-	case StateInitialize:
+// shutdown stops the protocol. A master resigns (priority-0 advert) and,
+// with a ResignHold, keeps its VIPs until a successor advertises or the
+// hold ends, so clients of the VIP always find someone answering; a second
+// Shutdown ends the hold at once.
+func (m *Machine) shutdown(now time.Time, out *Output) {
+	switch {
+	case m.state == StateInitialize:
 		return
-	case StateMaster:
+	case m.resigning:
+		m.endResign(out, ReasonShutdown)
+		return
+	case m.state == StateMaster && m.p.ResignHold > 0:
+		m.clearTimers()
+		m.resigning = true
+		m.resignUntil = now.Add(m.p.ResignHold)
+		out.Actions = append(out.Actions, SendAdvert{0})
+		// Repeated every interval: one lost resignation must not leave the
+		// backups waiting for the down timer.
+		m.advertAt = now.Add(m.p.AdvertInterval)
+		return
+	case m.state == StateMaster:
 		out.Actions = append(out.Actions, SendAdvert{0}, RemoveVIPs{})
 	}
 	m.clearTimers()
 	m.transition(out, StateInitialize, ReasonShutdown, "")
 }
+
+// endResign ends a resigning master's hold: the VIPs go and the machine
+// stops.
+func (m *Machine) endResign(out *Output, reason Reason) {
+	m.resigning = false
+	m.clearTimers()
+	out.Actions = append(out.Actions, RemoveVIPs{})
+	m.transition(out, StateInitialize, reason, "")
+}
+
+// Resigning reports whether a master that was told to shut down still
+// holds its VIPs, waiting for a successor.
+func (m *Machine) Resigning() bool { return m.resigning }
 
 // timeout fires every deadline that is due at now.
 func (m *Machine) timeout(now time.Time, out *Output) {
@@ -251,6 +321,15 @@ func (m *Machine) timeout(now time.Time, out *Output) {
 			m.becomeMaster(now, out, m.downReason)
 		}
 	case StateMaster:
+		if m.resigning {
+			if due(m.resignUntil) {
+				m.endResign(out, ReasonResignTimeout)
+			} else if due(m.advertAt) {
+				out.Actions = append(out.Actions, SendAdvert{0})
+				m.advertAt = now.Add(m.p.AdvertInterval)
+			}
+			return
+		}
 		if due(m.advertAt) {
 			out.Actions = append(out.Actions, SendAdvert{m.Priority()})
 			m.advertAt = now.Add(m.p.AdvertInterval)
@@ -269,10 +348,24 @@ func (m *Machine) timeout(now time.Time, out *Output) {
 func (m *Machine) armMasterDown(now time.Time, d time.Duration, reason Reason) {
 	m.masterDownAt = now.Add(d)
 	m.downReason = reason
+	m.pendingFrom = netip.Addr{}
+}
+
+// armTakeover arms an early takeover that src's advert triggered.
+func (m *Machine) armTakeover(now time.Time, d time.Duration, reason Reason, src netip.Addr) {
+	m.armMasterDown(now, d, reason)
+	m.pendingFrom = src
+}
+
+// takeoverPendingFrom reports whether an early takeover armed by src's
+// advert is waiting.
+func (m *Machine) takeoverPendingFrom(src netip.Addr) bool {
+	return m.pendingFrom.IsValid() && m.pendingFrom == src && !m.masterDownAt.IsZero()
 }
 
 func (m *Machine) clearTimers() {
 	m.masterDownAt, m.advertAt, m.garpAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.resignUntil, m.pendingFrom = time.Time{}, netip.Addr{}
 }
 
 func (m *Machine) transition(out *Output, to State, reason Reason, detail string) {
@@ -288,7 +381,7 @@ func (m *Machine) transition(out *Output, to State, reason Reason, detail string
 // next returns the earliest armed deadline, or zero.
 func (m *Machine) next() time.Time {
 	var n time.Time
-	for _, t := range []time.Time{m.masterDownAt, m.advertAt, m.garpAt, m.refreshAt} {
+	for _, t := range []time.Time{m.masterDownAt, m.advertAt, m.garpAt, m.refreshAt, m.resignUntil} {
 		if !t.IsZero() && (n.IsZero() || t.Before(n)) {
 			n = t
 		}

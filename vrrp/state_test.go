@@ -55,7 +55,7 @@ func adv(src netip.Addr, prio uint8) AdvertReceived {
 
 // becomeMaster is the action list of a transition to MASTER.
 func becomeMaster(prio uint8, from State, r Reason) []Action {
-	return []Action{SendAdvert{prio}, AddVIPs{}, SendGARP{5}, ev(StateMaster, from, prio, r)}
+	return []Action{AddVIPs{}, SendAdvert{prio}, SendGARP{5}, ev(StateMaster, from, prio, r)}
 }
 
 var (
@@ -123,9 +123,47 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{2 * time.Second, adv(lowerIP, 100), nil, StateBackup, 2*time.Second + mdi100, nil},
 		}},
-		{"6.4.2 preempt: lower priority advert makes master at once (not at the down deadline)", nil, []step{
+		{"6.4.2 preempt: lower priority advert makes master after the skew (not at the down deadline)", nil, []step{
 			startBackup,
-			{2 * time.Second, adv(higherIP, 99), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 3 * time.Second, nil},
+			{5 * time.Second, adv(higherIP, 99), nil, StateBackup, 5*time.Second + sk100, nil},
+			{5*time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6*time.Second + sk100, nil},
+		}},
+		{"preempt waits until the master's next advert is due, plus the skew", nil, []step{
+			startBackup,
+			{5 * time.Second, adv(higherIP, 200), nil, StateBackup, 5*time.Second + mdi100, nil},
+			{5300 * time.Millisecond, adv(higherIP, 99), nil, StateBackup, 6*time.Second + sk100, nil},
+			// The lowered master repeats itself: the deadline stays.
+			{5400 * time.Millisecond, adv(higherIP, 99), nil, StateBackup, 6*time.Second + sk100, nil},
+			{6*time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 7*time.Second + sk100, nil},
+		}},
+		{"forgery exposed: the master contradicts a lowered advert, which cancels the takeover and holds", nil, []step{
+			startBackup,
+			{5 * time.Second, adv(higherIP, 200), nil, StateBackup, 5*time.Second + mdi100, nil},
+			{5300 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 6*time.Second + sk100, nil},
+			{6 * time.Second, adv(higherIP, 200), nil, StateBackup, 6*time.Second + mdi100, nil},
+			{6100 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 6*time.Second + mdi100, ErrPreemptHeld},
+			// A resignation now waits the whole down interval.
+			{6200 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 6200*time.Millisecond + mdi100, nil},
+		}},
+		{"forgery exposed: a resignation contradicted by the master", nil, []step{
+			startBackup,
+			{5 * time.Second, adv(higherIP, 200), nil, StateBackup, 5*time.Second + mdi100, nil},
+			{5300 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 6*time.Second + sk100, nil},
+			{5300 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 6*time.Second + sk100, nil},
+			{5301 * time.Millisecond, adv(higherIP, 200), nil, StateBackup, 5301*time.Millisecond + mdi100, nil},
+			{5400 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 5301*time.Millisecond + mdi100, ErrPreemptHeld},
+		}},
+		{"startup hold: no preemption within a master down interval of startup", nil, []step{
+			startBackup,
+			{2 * time.Second, adv(higherIP, 99), nil, StateBackup, 2*time.Second + mdi100, nil},
+			{mdi100, adv(higherIP, 99), nil, StateBackup, mdi100 + sk100, nil},
+		}},
+		{"startup hold: also after leaving FAULT", nil, []step{
+			startBackup,
+			{5 * time.Second, Fault{Source: "health"}, []Action{ev(StateFault, StateBackup, 100, ReasonFault)}, StateFault, none, nil},
+			{6 * time.Second, FaultCleared{Source: "health"}, []Action{ev(StateBackup, StateFault, 100, ReasonFaultCleared)}, StateBackup, 6*time.Second + mdi100, nil},
+			{7 * time.Second, adv(higherIP, 99), nil, StateBackup, 7*time.Second + mdi100, nil},
+			{6*time.Second + mdi100, adv(higherIP, 99), nil, StateBackup, 6*time.Second + mdi100 + sk100, nil},
 		}},
 		{"6.4.2 lower priority from a router that is not the master is discarded", nil, []step{
 			startBackup,
@@ -137,32 +175,34 @@ func TestMachine(t *testing.T) {
 		}},
 		{"flap: after losing an advert-won mastership, adverts cannot trigger a takeover for a minute", nil, []step{
 			startBackup,
-			{time.Second, adv(higherIP, 200), nil, StateBackup, time.Second + mdi100, nil},
-			// A forged lowered advert in the master's name wins once...
-			{1100 * time.Millisecond, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2100 * time.Millisecond, nil},
+			// A forged lowered advert in the master's name wins once (the
+			// real master was late)...
+			{5 * time.Second, adv(higherIP, 50), nil, StateBackup, 5*time.Second + sk100, nil},
+			{5*time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6*time.Second + sk100, nil},
 			// ...the real master takes it back at its next advert...
-			{2 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 2*time.Second + mdi100, nil},
+			{6 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 6*time.Second + mdi100, nil},
 			// ...and for a minute neither lowered adverts nor resignations
 			// trigger a takeover before the down timer.
-			{2100 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 2*time.Second + mdi100, ErrPreemptHeld},
-			{2200 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 2200*time.Millisecond + mdi100, nil},
-			{3 * time.Second, adv(higherIP, 200), nil, StateBackup, 3*time.Second + mdi100, nil},
+			{6100 * time.Millisecond, adv(higherIP, 50), nil, StateBackup, 6*time.Second + mdi100, ErrPreemptHeld},
+			{6200 * time.Millisecond, adv(higherIP, 0), nil, StateBackup, 6200*time.Millisecond + mdi100, nil},
+			{7 * time.Second, adv(higherIP, 200), nil, StateBackup, 7*time.Second + mdi100, nil},
 			// A real master that dies is still replaced at the down timer.
-			{3*time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 4*time.Second + mdi100, nil},
+			{7*time.Second + mdi100, Timeout{}, becomeMaster(100, StateBackup, ReasonMasterDown), StateMaster, 8*time.Second + mdi100, nil},
 		}},
 		{"flap hold ends after a minute", nil, []step{
 			startBackup,
-			{time.Second, adv(higherIP, 200), nil, StateBackup, time.Second + mdi100, nil},
-			{1100 * time.Millisecond, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2100 * time.Millisecond, nil},
-			{2 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 2*time.Second + mdi100, nil},
-			{61 * time.Second, adv(higherIP, 200), nil, StateBackup, 61*time.Second + mdi100, nil},
-			{62 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 63 * time.Second, nil},
+			{5 * time.Second, adv(higherIP, 50), nil, StateBackup, 5*time.Second + sk100, nil},
+			{5*time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6*time.Second + sk100, nil},
+			{6 * time.Second, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 6*time.Second + mdi100, nil},
+			{65 * time.Second, adv(higherIP, 200), nil, StateBackup, 65*time.Second + mdi100, nil},
+			{67 * time.Second, adv(higherIP, 50), nil, StateBackup, 67*time.Second + sk100, nil},
 		}},
 		{"no flap: a mastership held longer than a down interval lost to a better master", nil, []step{
 			startBackup,
-			{time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 2 * time.Second, nil},
-			{time.Second + mdi100, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, time.Second + 2*mdi100, nil},
-			{5 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6 * time.Second, nil},
+			{5 * time.Second, adv(higherIP, 50), nil, StateBackup, 5*time.Second + sk100, nil},
+			{5*time.Second + sk100, Timeout{}, becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 6*time.Second + sk100, nil},
+			{5*time.Second + sk100 + mdi100, adv(higherIP, 200), []Action{SendAdvert{100}, RemoveVIPs{}, ev(StateBackup, StateMaster, 100, ReasonHigherPriority)}, StateBackup, 5*time.Second + sk100 + 2*mdi100, nil},
+			{15 * time.Second, adv(higherIP, 50), nil, StateBackup, 15*time.Second + sk100, nil},
 		}},
 		{"6.4.2 nopreempt: lower priority advert resets down timer", func(p *Params) { p.NoPreempt = true }, []step{
 			startBackup,
@@ -189,6 +229,39 @@ func TestMachine(t *testing.T) {
 		// RFC 5798 6.4.3 Master.
 		{"6.4.3 shutdown from master resigns with priority 0", nil, then(toMaster(),
 			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}, RemoveVIPs{}, ev(StateInitialize, StateMaster, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		)},
+		{"resign hold: the master keeps its VIPs until a successor advertises", func(p *Params) { p.ResignHold = 2 * time.Second }, then(toMaster(),
+			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}}, StateMaster, 6 * time.Second, nil},
+			// The resignation is repeated every interval; nothing else is
+			// sent, whatever the priority does.
+			step{5500 * time.Millisecond, PriorityDelta{-10}, nil, StateMaster, 6 * time.Second, nil},
+			step{6 * time.Second, Timeout{}, []Action{SendAdvert{0}}, StateMaster, 7 * time.Second, nil},
+			// Another resignation is no successor; the own address is forged.
+			step{6100 * time.Millisecond, adv(higherIP, 0), nil, StateMaster, 7 * time.Second, nil},
+			step{6150 * time.Millisecond, adv(ownIP, 50), nil, StateMaster, 7 * time.Second, ErrOwnAdvert},
+			step{6200 * time.Millisecond, adv(lowerIP, 50), []Action{RemoveVIPs{}, ev(StateInitialize, StateMaster, 90, ReasonSuccessor)}, StateInitialize, none, nil},
+			step{6300 * time.Millisecond, adv(lowerIP, 50), nil, StateInitialize, none, nil},
+		)},
+		{"resign hold: bounded when no successor comes", func(p *Params) { p.ResignHold = 2 * time.Second }, then(toMaster(),
+			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}}, StateMaster, 6 * time.Second, nil},
+			step{6 * time.Second, Timeout{}, []Action{SendAdvert{0}}, StateMaster, 7 * time.Second, nil},
+			step{7 * time.Second, Timeout{}, []Action{RemoveVIPs{}, ev(StateInitialize, StateMaster, 100, ReasonResignTimeout)}, StateInitialize, none, nil},
+		)},
+		{"resign hold: a second shutdown ends it at once", func(p *Params) { p.ResignHold = 2 * time.Second }, then(toMaster(),
+			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}}, StateMaster, 6 * time.Second, nil},
+			step{5 * time.Second, Shutdown{}, []Action{RemoveVIPs{}, ev(StateInitialize, StateMaster, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		)},
+		{"resign hold: a fault ends it at once", func(p *Params) { p.ResignHold = 2 * time.Second }, then(toMaster(),
+			step{5 * time.Second, Shutdown{}, []Action{SendAdvert{0}}, StateMaster, 6 * time.Second, nil},
+			step{5 * time.Second, Fault{Source: "interface"}, []Action{RemoveVIPs{}, ev(StateInitialize, StateMaster, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		)},
+		{"resign hold: a backup stops at once", func(p *Params) { p.ResignHold = 2 * time.Second }, []step{
+			startBackup,
+			{time.Second, Shutdown{}, []Action{ev(StateInitialize, StateBackup, 100, ReasonShutdown)}, StateInitialize, none, nil},
+		}},
+		{"a master hearing an advert forged in its name re-advertises at once", nil, then(toMaster(),
+			step{5 * time.Second, adv(ownIP, 50), []Action{SendAdvert{100}}, StateMaster, 6 * time.Second, ErrOwnAdvert},
+			step{5100 * time.Millisecond, adv(ownIP, 0), nil, StateMaster, 6 * time.Second, ErrOwnAdvert}, // once per interval
 		)},
 		{"6.4.3 advert timer sends adverts", nil, then(toMaster(),
 			step{m1, Timeout{}, []Action{SendAdvert{100}}, StateMaster, m1 + time.Second, nil},
@@ -305,11 +378,13 @@ func TestMachine(t *testing.T) {
 			step{5 * time.Second, adv(lowerIP, 100), []Action{SendAdvert{99}, RemoveVIPs{}, ev(StateBackup, StateMaster, 99, ReasonHigherPriority)}, StateBackup,
 				5*time.Second + 3*time.Second + skew99, nil},
 		)},
-		{"raised backup preempts the master", nil, []step{
+		{"raised backup preempts the master after a master down interval", nil, []step{
 			startBackup,
-			{time.Second, adv(higherIP, 120), nil, StateBackup, time.Second + mdi100, nil},
-			{1500 * time.Millisecond, PriorityDelta{+50}, nil, StateBackup, time.Second + mdi100, nil},
-			{2 * time.Second, adv(higherIP, 120), becomeMaster(150, StateBackup, ReasonPreempt), StateMaster, 3 * time.Second, nil},
+			{5 * time.Second, adv(higherIP, 120), nil, StateBackup, 5*time.Second + mdi100, nil},
+			{5500 * time.Millisecond, PriorityDelta{+50}, nil, StateBackup, 5*time.Second + mdi100, nil},
+			{6 * time.Second, adv(higherIP, 120), nil, StateBackup, 6*time.Second + mdi150, nil},
+			{5500*time.Millisecond + mdi150, adv(higherIP, 120), nil, StateBackup, 5500*time.Millisecond + mdi150 + sk150, nil},
+			{5500*time.Millisecond + mdi150 + sk150, Timeout{}, becomeMaster(150, StateBackup, ReasonPreempt), StateMaster, 6500*time.Millisecond + mdi150 + sk150, nil},
 		}},
 
 		// preempt_delay (keepalived semantics).
@@ -317,14 +392,14 @@ func TestMachine(t *testing.T) {
 			startBackup,
 			{time.Second, adv(higherIP, 50), nil, StateBackup, time.Second + mdi100, nil},
 			{9 * time.Second, adv(higherIP, 50), nil, StateBackup, 9*time.Second + mdi100, nil},
-			{10 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 11 * time.Second, nil},
+			{10 * time.Second, adv(higherIP, 50), nil, StateBackup, 10*time.Second + sk100, nil},
 		}},
 		{"preempt_delay restarts after a higher priority master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
 			startBackup,
 			{20 * time.Second, adv(higherIP, 200), nil, StateBackup, 20*time.Second + mdi100, nil},
 			{21 * time.Second, adv(higherIP, 50), nil, StateBackup, 21*time.Second + mdi100, nil},
 			{30 * time.Second, adv(higherIP, 50), nil, StateBackup, 30*time.Second + mdi100, nil},
-			{31 * time.Second, adv(higherIP, 50), becomeMaster(100, StateBackup, ReasonPreempt), StateMaster, 32 * time.Second, nil},
+			{31 * time.Second, adv(higherIP, 50), nil, StateBackup, 31*time.Second + sk100, nil},
 		}},
 		{"preempt_delay does not hold off a dead master", func(p *Params) { p.PreemptDelay = 10 * time.Second }, []step{
 			startBackup,
@@ -337,7 +412,8 @@ func TestMachine(t *testing.T) {
 				{0, Start{}, becomeMaster(255, StateInitialize, ReasonOwner), StateMaster, time.Second, nil},
 				{500 * time.Millisecond, adv(higherIP, 255), []Action{SendAdvert{255}, RemoveVIPs{}, ev(StateBackup, StateMaster, 255, ReasonTieBreak)}, StateBackup,
 					500*time.Millisecond + mdi255, nil},
-				{time.Second, adv(higherIP, 254), becomeMaster(255, StateBackup, ReasonPreempt), StateMaster, 2 * time.Second, nil},
+				{time.Second, adv(higherIP, 254), nil, StateBackup, 1500*time.Millisecond + 3906*time.Microsecond, nil},
+				{1500*time.Millisecond + 3906*time.Microsecond, Timeout{}, becomeMaster(255, StateBackup, ReasonPreempt), StateMaster, 2500*time.Millisecond + 3906*time.Microsecond, nil},
 			}},
 		{"priority 254 v2 down interval", func(p *Params) { p.Priority = 254; p.Version = Version2 }, []step{
 			{0, Start{}, []Action{ev(StateBackup, StateInitialize, 254, ReasonStartup)}, StateBackup, mdi254, nil},
@@ -451,11 +527,12 @@ func TestMachineMaster(t *testing.T) {
 		{0, Start{}, netip.Addr{}},
 		{time.Second, adv(higherIP, 200), higherIP},
 		{1500 * time.Millisecond, adv(lowerIP, 50), higherIP}, // not the master: discarded
-		{2 * time.Second, adv(higherIP, 50), ownIP},           // preempted the lowered master
-		{6 * time.Second, adv(higherIP, 200), higherIP},
-		{7 * time.Second, adv(higherIP, 0), netip.Addr{}},
-		{7*time.Second + sk100, Timeout{}, ownIP},
-		{8 * time.Second, Shutdown{}, netip.Addr{}},
+		{4 * time.Second, adv(higherIP, 50), higherIP},        // preempting after the skew
+		{4*time.Second + sk100, Timeout{}, ownIP},             // preempted the lowered master
+		{9 * time.Second, adv(higherIP, 200), higherIP},
+		{10 * time.Second, adv(higherIP, 0), netip.Addr{}},
+		{11*time.Second + sk100, Timeout{}, ownIP},
+		{12 * time.Second, Shutdown{}, netip.Addr{}},
 	}
 	for i, s := range steps {
 		m.Step(t0.Add(s.at), s.in)
@@ -507,7 +584,12 @@ type simAdvert struct {
 // step feeds in to n, then delivers the adverts that follow until the LAN
 // is quiet.
 func (l *lan) step(n *simNode, in Input) {
-	queue := l.apply(n, in, nil)
+	l.deliver(l.apply(n, in, nil))
+}
+
+// deliver hands each queued advert to every other running router, in
+// order, until the LAN is quiet.
+func (l *lan) deliver(queue []simAdvert) {
 	for i := 0; len(queue) > 0; i++ {
 		if i > 10000 {
 			l.t.Fatal("adverts ping-pong without end")
@@ -538,13 +620,16 @@ func (l *lan) apply(n *simNode, in Input, queue []simAdvert) []simAdvert {
 	return queue
 }
 
-// forge delivers an advert that no router sent to every running router.
+// forge delivers an advert that no router sent to every running router at
+// once; what they send in reply arrives after it everywhere.
 func (l *lan) forge(src netip.Addr, prio uint8) {
+	var queue []simAdvert
 	for _, n := range l.nodes {
 		if !n.down {
-			l.step(n, AdvertReceived{Src: src, Priority: prio, Interval: time.Second})
+			queue = l.apply(n, AdvertReceived{Src: src, Priority: prio, Interval: time.Second}, queue)
 		}
 	}
+	l.deliver(queue)
 }
 
 // run advances the clock to until, firing timers in order.
@@ -574,27 +659,36 @@ func (l *lan) totals() (events, garps int) {
 }
 
 // TestForgedBurst replays the reported attack: a master (150) and a backup
-// (100) on a LAN, and a forger sending 20 lower-priority adverts, one every
-// 100 ms. Before the fix each one flapped the backup (40 transitions, 60
-// GARP bursts). Now a forger using the master's own address gets at most
-// one flap (the backup takes over once and the real master takes it back at
-// once); any other address gets nothing.
+// (100) on a LAN, and a forger sending 20 lower-priority adverts or
+// resignations, one every 100 ms or every second. Before the fix each one
+// flapped the backup (40 transitions, 60 GARP bursts), and then one flap
+// per burst in the master's name remained (2 transitions). Now the bound
+// is one transition per burst, and none happens: an early takeover waits
+// until the master's next advert is due, which contradicts the forgery,
+// also when the master cannot hear the forger (sent to the backup only).
+// A forger using another address gets nothing.
 func TestForgedBurst(t *testing.T) {
 	master := netip.MustParseAddr("192.0.2.10")
+	other := netip.MustParseAddr("192.0.2.66")
 	cases := []struct {
 		name          string
 		src           netip.Addr
 		prio          uint8
 		every         time.Duration // the master advertises at x.414 s
+		backupOnly    bool          // the master does not hear the forger
 		events, garps int           // at most, over the whole LAN
 	}{
-		{"in the master's name", master, 50, 100 * time.Millisecond, 2, 2},
-		{"in the master's name, priority 1", master, 1, 100 * time.Millisecond, 2, 2},
-		{"resignations in the master's name", master, 0, 100 * time.Millisecond, 2, 2},
-		{"resignations in the master's name, just after its adverts", master, 0, time.Second, 2, 2},
+		{"in the master's name", master, 50, 100 * time.Millisecond, false, 1, 1},
+		{"in the master's name, priority 1", master, 1, 100 * time.Millisecond, false, 1, 1},
+		{"in the master's name, every second", master, 50, time.Second, false, 1, 1},
+		{"in the master's name, to the backup only", master, 50, 100 * time.Millisecond, true, 1, 1},
+		{"in the master's name, to the backup only, every second", master, 50, time.Second, true, 1, 1},
+		{"resignations in the master's name", master, 0, 100 * time.Millisecond, false, 1, 1},
+		{"resignations in the master's name, just after its adverts", master, 0, time.Second, false, 1, 1},
+		{"resignations in the master's name, to the backup only", master, 0, 100 * time.Millisecond, true, 1, 1},
 		// The master answers at most once per advert interval.
-		{"from another address", netip.MustParseAddr("192.0.2.66"), 50, 100 * time.Millisecond, 0, 2},
-		{"resignations from another address", netip.MustParseAddr("192.0.2.66"), 0, 100 * time.Millisecond, 0, 0},
+		{"from another address", other, 50, 100 * time.Millisecond, false, 0, 2},
+		{"resignations from another address", other, 0, 100 * time.Millisecond, false, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -607,7 +701,11 @@ func TestForgedBurst(t *testing.T) {
 			events0, garps0 := l.totals()
 			for i := range 20 {
 				l.run(start.Add(time.Duration(i) * c.every))
-				l.forge(c.src, c.prio)
+				if c.backupOnly {
+					l.step(l.nodes[1], AdvertReceived{Src: c.src, Priority: c.prio, Interval: time.Second})
+				} else {
+					l.forge(c.src, c.prio)
+				}
 			}
 			l.run(l.now.Add(10 * time.Second))
 			events, garps := l.totals()
@@ -636,22 +734,29 @@ func TestRealFailoverNotSlowed(t *testing.T) {
 	start := t0.Add(10 * time.Second)
 	t.Run("priority drop", func(t *testing.T) {
 		l := setup()
+		next := l.nodes[0].next // the master's next advert, which would have contradicted a forgery
 		l.step(l.nodes[0], PriorityDelta{-100})
-		if l.nodes[1].m.State() != StateMaster || l.nodes[0].m.State() != StateBackup || l.now != start {
-			t.Fatalf("at once: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
+		l.run(next.Add(sk100 - time.Nanosecond))
+		if l.nodes[1].m.State() != StateBackup {
+			t.Fatal("took over before the master's next advert was due plus the skew")
+		}
+		l.run(next.Add(sk100))
+		if l.nodes[1].m.State() != StateMaster || l.nodes[0].m.State() != StateBackup {
+			t.Fatalf("at the next advert + skew: %v, %v", l.nodes[0].m.State(), l.nodes[1].m.State())
 		}
 	})
 	t.Run("resignation", func(t *testing.T) {
 		l := setup()
+		next := l.nodes[0].next
 		l.step(l.nodes[0], Shutdown{})
 		l.nodes[0].down = true
-		l.run(start.Add(sk100 - time.Nanosecond))
+		l.run(next.Add(sk100 - time.Nanosecond))
 		if l.nodes[1].m.State() != StateBackup {
-			t.Fatal("took over before the skew")
+			t.Fatal("took over before the master's next advert was due plus the skew")
 		}
-		l.run(start.Add(sk100))
+		l.run(next.Add(sk100))
 		if l.nodes[1].m.State() != StateMaster {
-			t.Fatal("not master after the skew")
+			t.Fatal("not master at the next advert + skew")
 		}
 	})
 	t.Run("crash", func(t *testing.T) {
