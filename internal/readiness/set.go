@@ -94,7 +94,12 @@ func (c *Condition) update(met bool, reason string) {
 	s.changedLocked()
 }
 
-// Loop is one essential loop whose heartbeats prove the node alive.
+// Loop is one essential loop whose heartbeats prove the node alive. A
+// loop that may legitimately wait a long time for its next event (a VRRP
+// instance in FAULT, a health runner between slow checks) should beat from
+// a ticker case in its own select, at a third of its budget or more
+// often: what is proved is that the goroutine still comes round its
+// select, not that events arrive.
 type Loop struct {
 	set    *Set
 	name   string
