@@ -35,12 +35,17 @@ func TestUnitVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
+	units := ""
 	for _, dir := range []string{"/usr/lib/systemd/system", "/lib/systemd/system"} {
 		if _, err := os.Stat(dir); err == nil {
-			copyTree(t, dir, filepath.Join(root, "usr/lib/systemd/system"))
+			units = dir
 			break
 		}
 	}
+	if units == "" {
+		t.Skip("no systemd system unit directory: verify could not resolve the unit's targets")
+	}
+	copyTree(t, units, filepath.Join(root, "usr/lib/systemd/system"))
 	for _, exe := range execPaths(t, string(unit)) {
 		stub := filepath.Join(root, exe)
 		if err := os.MkdirAll(filepath.Dir(stub), 0o755); err != nil {

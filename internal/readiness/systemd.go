@@ -143,6 +143,9 @@ func (n *Notifier) Reloaded(err error) {
 	r := n.set.Report()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.stopping {
+		return
+	}
 	var lines []string
 	if n.readySent {
 		lines = append(lines, daemon.SdNotifyReady)
