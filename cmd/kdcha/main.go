@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().String("admin-socket", socket, "admin API socket of the local node (env KDCHA_ADMIN_SOCKET)")
 	root.AddCommand(newDevCommand(), newAgentCommand(), newCheckConfigCommand(), newClusterCommand(), newPrincipalCommand(), newKeytabCommand(), newProbeCommand(), newRealmCommand(), newStatusCommand(), newBenchCommand(), newVersionCommand(), newImportCommand(), newExportCommand(), newPolicyCommand())
+	root.AddCommand(newVIPCommand())
 	return root
 }
 

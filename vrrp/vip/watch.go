@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,8 +25,7 @@ const resubscribeDelay = time.Second
 func (m *Manager) WatchRemoved(done <-chan struct{}, removed func()) error {
 	subscribe := func() (chan netlink.AddrUpdate, error) {
 		ch := make(chan netlink.AddrUpdate, 64)
-		ns := m.ns
-		if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
+		if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: m.subscribeNS()}); err != nil {
 			return nil, fmt.Errorf("vip: subscribe to address changes on %s: %w", m.ifi.Name, err)
 		}
 		return ch, nil
@@ -48,8 +48,7 @@ func (m *Manager) WatchRemoved(done <-chan struct{}, removed func()) error {
 func (m *Manager) WatchLink(done <-chan struct{}, changed func(up bool)) error {
 	subscribe := func() (chan netlink.LinkUpdate, error) {
 		ch := make(chan netlink.LinkUpdate, 16)
-		ns := m.ns
-		opts := netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true}
+		opts := netlink.LinkSubscribeOptions{Namespace: m.subscribeNS(), ListExisting: true}
 		if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
 			return nil, fmt.Errorf("vip: subscribe to link changes of %s: %w", m.ifi.Name, err)
 		}
@@ -72,6 +71,22 @@ func (m *Manager) WatchLink(done <-chan struct{}, changed func(up bool)) error {
 		}
 	}, func() {}) // a new subscription lists the current state anyway
 	return nil
+}
+
+// subscribeNS is the namespace option of a subscription: nil when the
+// calling thread is already in the Manager's namespace (always, outside
+// tests), because switching namespace (setns), even to the current one,
+// needs CAP_SYS_ADMIN, which the systemd unit does not grant.
+func (m *Manager) subscribeNS() *netns.NsHandle {
+	cur, err := netns.Get()
+	if err == nil {
+		defer cur.Close()
+		if cur.Equal(m.ns) {
+			return nil
+		}
+	}
+	ns := m.ns
+	return &ns
 }
 
 // follow hands every update of ch to handle until done is closed. The
