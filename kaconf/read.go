@@ -146,7 +146,7 @@ func (r *reader) readLines(path, data string) error {
 		if err != nil {
 			return errorf(pos, "%v", err)
 		}
-		if text == "" {
+		if text = strings.TrimSpace(text); text == "" {
 			continue
 		}
 		switch text[0] {

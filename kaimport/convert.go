@@ -343,7 +343,8 @@ func (r *Result) kinit(s *kaconf.Script, o Options) (kinitCmd, bool) {
 
 // commandLine joins argv into a command line that notify's splitter reads
 // back as the same words: a word with blanks, quotes or backslashes is
-// single-quoted ('\'' for a quote inside).
+// single-quoted, and a single quote inside it is closed, escaped and
+// reopened, as in sh.
 func commandLine(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
