@@ -98,8 +98,8 @@ func TestParseTricky(t *testing.T) {
 			name: "includes: relative to the including file, globs in order, empty glob",
 			text: "include conf.d/*.conf\ninclude /nowhere/*.conf\n" + instanceText(" track_script {\n  chk_b weight -50\n }"),
 			files: memFS{
-				"/etc/keepalived/conf.d/b.conf":  "vrrp_script chk_b {\n script /bin/b\n}\n",
-				"/etc/keepalived/conf.d/a.conf":  "include ../common/scripts.inc\n",
+				"/etc/keepalived/conf.d/b.conf":      "vrrp_script chk_b {\n script /bin/b\n}\n",
+				"/etc/keepalived/conf.d/a.conf":      "include ../common/scripts.inc\n",
 				"/etc/keepalived/common/scripts.inc": "vrrp_script chk_a {\n script /bin/a\n weight 10 reverse\n}\n",
 			},
 			check: func(t *testing.T, c *Config) {
