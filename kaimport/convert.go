@@ -278,7 +278,7 @@ func (r *Result) check(s *kaconf.Script, ts []tracker, instances int, o Options)
 	for _, t := range ts {
 		tracked = append(tracked, t.instance)
 		if t.weight != weight {
-			r.skip(t.pos, fmt.Sprintf("%s: track_script %s weight %d", t.instance, s.Name, t.weight),
+			r.skip(t.pos, fmt.Sprintf("vrrp_instance %s: track_script %s weight %d", t.instance, s.Name, t.weight),
 				fmt.Sprintf("kdcha applies one weight per check to every instance; using %d (from %s)", weight, ts[0].instance))
 		}
 	}
