@@ -22,7 +22,9 @@
 // line are bounded, so a hostile or runaway include tree cannot exhaust
 // memory.
 //
-// How it is tested: table tests of tricky inputs and of every limit, a
-// realistic configuration checked key by key, and a fuzz target
-// (FuzzParse) that also asserts every error names a position.
+// How it is tested: table tests of tricky inputs, of errors (each naming
+// its file:line) and of every limit at its boundary, and a fuzz target
+// (FuzzParse) that also asserts every error names a position. The
+// realistic seed configuration is converted and checked key by key in
+// package kaimport.
 package kaconf

@@ -147,7 +147,7 @@ func (r *Result) instance(c *kaconf.Config, in *kaconf.Instance) error {
 	}
 	garp(in.GARP.MasterDelay, c.Global.GARP.MasterDelay, &ic.GARPMasterDelay)
 	garp(in.GARP.MasterRefresh, c.Global.GARP.MasterRefresh, &ic.GARPMasterRefresh)
-	if p := cmp(in.GARP.MasterRepeat, c.Global.GARP.MasterRepeat); p != nil {
+	if p := firstSet(in.GARP.MasterRepeat, c.Global.GARP.MasterRepeat); p != nil {
 		ic.GARPMasterRepeat = *p
 	}
 	for _, v := range in.VIPs {
@@ -201,7 +201,7 @@ func (r *Result) instance(c *kaconf.Config, in *kaconf.Instance) error {
 		}
 		r.Notify.Scripts[in.Name] = sc
 	}
-	comment := fmt.Sprintf("vrrp_instance %s, %s", in.Name, in.Pos)
+	comment := printable(fmt.Sprintf("vrrp_instance %s, %s", in.Name, in.Pos))
 	if in.State != "" {
 		comment += fmt.Sprintf("\nstate %s was a startup hint only: every instance starts BACKUP and the highest priority wins", in.State)
 	}
@@ -210,7 +210,9 @@ func (r *Result) instance(c *kaconf.Config, in *kaconf.Instance) error {
 	return nil
 }
 
-func cmp[T any](a, b *T) *T {
+// firstSet returns a, or b if a is unset: an instance's setting, else the
+// global one.
+func firstSet[T any](a, b *T) *T {
 	if a != nil {
 		return a
 	}
@@ -297,13 +299,13 @@ func (r *Result) check(s *kaconf.Script, ts []tracker, instances int, o Options)
 	if cc.Timeout == 0 {
 		cc.Timeout = cc.Interval // keepalived's default
 	}
-	comment := fmt.Sprintf("vrrp_script %s, %s", s.Name, s.Pos)
+	comment := printable(fmt.Sprintf("vrrp_script %s, %s", s.Name, s.Pos))
 	if k, ok := r.kinit(s, o); ok {
 		cc.Type, cc.KDC, cc.Transport, cc.Principal, cc.Keytab = health.CheckKinit, o.KDC, health.TransportUDP, k.principal, k.keytab
 		if k.timeout > 0 && k.timeout < cc.Timeout {
 			cc.Timeout = k.timeout
 		}
-		comment += fmt.Sprintf("\nwas: %s\nnow a native kinit check (an AS exchange with the keytab's key, no process); the agent must be able to read the keytab", strings.Join(s.Script.Argv, " "))
+		comment += fmt.Sprintf("\nwas: %s\nnow a native kinit check (an AS exchange with the keytab's key, no process); the agent must be able to read the keytab", printable(strings.Join(s.Script.Argv, " ")))
 		note := fmt.Sprintf("health check %s probes the KDC at %s over UDP: the script's kinit found its KDC through krb5.conf", cc.Name, o.KDC)
 		if len(k.env) > 0 {
 			note += " (" + strings.Join(k.env, " ") + ")"

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -48,30 +50,39 @@ func (r *Result) YAML(source string) ([]byte, error) {
 	if err := root.Encode(doc); err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	var def yaml.Node
-	if err := def.Encode(vrrp.DefaultInstanceConfig()); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
 	if n := value(value(&root, "vrrp"), "instances"); n != nil {
+		def, err := encode(vrrp.DefaultInstanceConfig())
+		if err != nil {
+			return nil, err
+		}
 		for i, in := range n.Content {
-			prune(in, func(k string, v *yaml.Node) bool {
-				d := value(&def, k)
-				return !instanceKeys[k] && d != nil && d.Kind == yaml.ScalarNode && v.Kind == yaml.ScalarNode && d.Value == v.Value || empty(v)
-			})
+			prune(in, def, instanceKeys)
 			in.HeadComment = r.comments["vrrp:"+r.VRRP.Instances[i].Name]
 		}
 	}
 	if n := value(value(&root, "health"), "checks"); n != nil {
+		zero, err := encode(health.CheckConfig{})
+		if err != nil {
+			return nil, err
+		}
 		for i, c := range n.Content {
-			prune(c, func(k string, v *yaml.Node) bool { return k != "weight" && empty(v) })
+			prune(c, zero, map[string]bool{"name": true, "type": true})
 			c.HeadComment = r.comments["check:"+r.Health.Checks[i].Name]
 		}
-		value(&root, "health").Content[0].HeadComment = "vrrp_script blocks, with keepalived's rise/fall/weight semantics; kdcha applies\nevery check to every instance (the sum of the weights of failed checks)"
+		value(&root, "health").Content[0].HeadComment = "vrrp_script blocks, with keepalived's interval/timeout/rise/fall/weight semantics;\nkdcha applies every check to every instance"
 	}
 	if n := value(value(&root, "notify"), "scripts"); n != nil {
-		prune(value(&root, "notify"), func(_ string, v *yaml.Node) bool { return empty(v) })
+		zero, err := encode(notify.Config{})
+		if err != nil {
+			return nil, err
+		}
+		prune(value(&root, "notify"), zero, nil)
+		zeroScript, err := encode(notify.ScriptConfig{})
+		if err != nil {
+			return nil, err
+		}
 		for i := 1; i < len(n.Content); i += 2 {
-			prune(n.Content[i], func(_ string, v *yaml.Node) bool { return empty(v) })
+			prune(n.Content[i], zeroScript, nil)
 		}
 		value(&root, "notify").Content[0].HeadComment = "keepalived's notify* scripts: same arguments, run without a shell, one at a time per instance"
 	}
@@ -88,17 +99,17 @@ func (r *Result) YAML(source string) ([]byte, error) {
 // header is the comment at the top of the file.
 func (r *Result) header(source string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kdcha agent configuration converted from %s by `kdcha import keepalived`.\n", source)
+	fmt.Fprintf(&b, "kdcha agent configuration converted from %s by `kdcha import keepalived`.\n", printable(source))
 	b.WriteString("Keys not written take the agent's defaults (see configs/cluster-node.yaml).\n")
 	b.WriteString("\nkdcha has no keepalived-only mode yet: as written, the agent also runs its own KDC\n")
 	b.WriteString("(kdc.listen default 0.0.0.0:88), which cannot share the host with a running krb5kdc.\n")
 	for _, n := range r.Notes {
-		b.WriteString("\nCheck: " + n + "\n")
+		b.WriteString("\nCheck: " + printable(n) + "\n")
 	}
 	if len(r.NotCarried) > 0 {
 		fmt.Fprintf(&b, "\nNot carried over (%d):\n", len(r.NotCarried))
 		for _, n := range r.NotCarried {
-			fmt.Fprintf(&b, "  %s: %s\n    %s\n", n.Pos, n.What, n.Why)
+			fmt.Fprintf(&b, "  %s: %s\n    %s\n", printable(n.Pos.String()), printable(n.What), n.Why)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -117,27 +128,62 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// prune removes the entries of mapping n that drop reports.
-func prune(n *yaml.Node, drop func(key string, v *yaml.Node) bool) {
+// encode returns v as a YAML node.
+func encode(v any) (*yaml.Node, error) {
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return &n, nil
+}
+
+// prune removes the entries of mapping n whose value is the same as in ref
+// (a default or zero value), except the keys in keep.
+func prune(n, ref *yaml.Node, keep map[string]bool) {
 	var kept []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if !drop(n.Content[i].Value, n.Content[i+1]) {
-			kept = append(kept, n.Content[i], n.Content[i+1])
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if d := value(ref, k); keep[k] || d == nil || !same(v, d) {
+			kept = append(kept, n.Content[i], v)
 		}
 	}
 	n.Content = kept
 }
 
-// empty reports a zero value: "", 0, 0s, false, null or an empty list.
-func empty(v *yaml.Node) bool {
-	switch v.Kind {
-	case yaml.ScalarNode:
-		switch v.Value {
-		case "", "0", "0s", "false", "null":
-			return true
-		}
-	case yaml.SequenceNode, yaml.MappingNode:
-		return len(v.Content) == 0
+// same reports equal scalars, or two empty lists or mappings.
+func same(a, b *yaml.Node) bool {
+	return a.Kind == b.Kind && a.Tag == b.Tag && a.Value == b.Value && len(a.Content) == 0 && len(b.Content) == 0
+}
+
+// Report lists the notes and what was not carried over, one line each, for
+// a terminal.
+func (r *Result) Report() []string {
+	var out []string
+	for _, n := range r.Notes {
+		out = append(out, "check: "+printable(n))
 	}
-	return false
+	for _, n := range r.NotCarried {
+		out = append(out, fmt.Sprintf("not carried over: %s: %s: %s", printable(n.Pos.String()), printable(n.What), n.Why))
+	}
+	return out
+}
+
+// printable makes text from the keepalived file safe for a YAML comment or
+// a terminal line: invalid UTF-8 and control characters (line breaks
+// included) are written as \xNN.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsControl(c):
+			fmt.Fprintf(&b, "\\x%02x", c)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -43,12 +43,8 @@ func newImportKeepalivedCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("import keepalived: %w", err)
 			}
-			w := cmd.ErrOrStderr()
-			for _, n := range r.Notes {
-				fmt.Fprintf(w, "check: %s\n", n)
-			}
-			for _, n := range r.NotCarried {
-				fmt.Fprintf(w, "not carried over: %s: %s: %s\n", n.Pos, n.What, n.Why)
+			for _, l := range r.Report() {
+				fmt.Fprintln(cmd.ErrOrStderr(), l)
 			}
 			return nil
 		},
