@@ -202,8 +202,10 @@ func (r *Result) instance(c *kaconf.Config, in *kaconf.Instance) error {
 		r.Notify.Scripts[in.Name] = sc
 	}
 	comment := printable(fmt.Sprintf("vrrp_instance %s, %s", in.Name, in.Pos))
-	if in.State != "" {
-		comment += fmt.Sprintf("\nstate %s was a startup hint only: every instance starts BACKUP and the highest priority wins", in.State)
+	if in.State == "MASTER" {
+		// keepalived too starts every instance below priority 255 as
+		// BACKUP; kdcha has no key for the hint.
+		comment += "\nstate MASTER is not carried: below priority 255 an instance starts BACKUP and the highest priority wins"
 	}
 	r.comments["vrrp:"+in.Name] = comment
 	r.VRRP.Instances = append(r.VRRP.Instances, ic)
