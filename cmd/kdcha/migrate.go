@@ -83,7 +83,7 @@ func (f *mitKeyFlags) load(path string) (db.ImportRequest, mitdump.Report, error
 }
 
 func newImportCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "import", Short: "Import a realm from another KDC"}
+	cmd := &cobra.Command{Use: "import", Short: "Import a realm from another KDC, or a keepalived configuration"}
 	var keys mitKeyFlags
 	var overwrite, dryRun bool
 	sub := &cobra.Command{
@@ -107,7 +107,7 @@ func newImportCommand() *cobra.Command {
 	keys.add(sub)
 	sub.Flags().BoolVar(&overwrite, "overwrite", false, "replace existing principals and policies (needed for the realm's krbtgt, which keeps MIT-issued TGTs valid)")
 	sub.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and print the summary without writing")
-	cmd.AddCommand(sub)
+	cmd.AddCommand(sub, newImportKeepalivedCommand())
 	return cmd
 }
 
