@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kdcha/kdcha/health"
+	"github.com/kdcha/kdcha/node"
 )
 
 // runImportKeepalived runs `kdcha import keepalived ARGS...` in process and
@@ -35,7 +36,7 @@ func TestImportKeepalivedSeedLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := loadConfig(out)
+			cfg, err := node.LoadConfig(out)
 			if err != nil {
 				b, _ := os.ReadFile(out)
 				t.Fatalf("%v\n%s", err, b)
@@ -79,7 +80,7 @@ func TestImportKeepalivedVariantsLoad(t *testing.T) {
 			if _, err := runImportKeepalived(t, in, "-o", out, "--realm", "EXAMPLE.COM"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := loadConfig(out); err != nil {
+			if _, err := node.LoadConfig(out); err != nil {
 				b, _ := os.ReadFile(out)
 				t.Fatalf("%v\n%s", err, b)
 			}
