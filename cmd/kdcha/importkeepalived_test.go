@@ -29,10 +29,10 @@ func runImportKeepalived(t *testing.T, args ...string) (string, error) {
 // keepalived, two nodes) and loads the result with the agent's own loader:
 // a converted file is a valid agent configuration.
 func TestImportKeepalivedSeedLoads(t *testing.T) {
-	for _, node := range []string{"kdc1", "kdc2"} {
-		t.Run(node, func(t *testing.T) {
+	for _, host := range []string{"kdc1", "kdc2"} {
+		t.Run(host, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "kdcha.yaml")
-			stderr, err := runImportKeepalived(t, filepath.Join("../../kaimport/testdata/seed", node, "keepalived.conf"), "-o", out)
+			stderr, err := runImportKeepalived(t, filepath.Join("../../kaimport/testdata/seed", host, "keepalived.conf"), "-o", out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestImportKeepalivedSeedLoads(t *testing.T) {
 					t.Errorf("stderr does not say %q:\n%s", want, stderr)
 				}
 			}
-			if _, err := runImportKeepalived(t, filepath.Join("../../kaimport/testdata/seed", node, "keepalived.conf"), "-o", out); err == nil || !strings.Contains(err.Error(), "already exists") {
+			if _, err := runImportKeepalived(t, filepath.Join("../../kaimport/testdata/seed", host, "keepalived.conf"), "-o", out); err == nil || !strings.Contains(err.Error(), "already exists") {
 				t.Errorf("converting over an existing file: %v, want a refusal", err)
 			}
 		})
