@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"errors"
+	"github.com/kdcha/kdcha/internal/logging"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 
@@ -17,6 +19,9 @@ type Options struct {
 	// Collectors are registered on the node's metrics endpoint besides
 	// its own (e.g. kdcha_build_info).
 	Collectors []prometheus.Collector
+	// Handlers are served on the metrics listener beside /metrics, by
+	// pattern (e.g. "/healthz", "/readyz"); nothing when metrics are off.
+	Handlers map[string]http.Handler
 	// OnPhase, if set, is called at every phase change (e.g. to tell
 	// systemd the node is ready at PhaseRunning). It must not block and
 	// must not call the Node.
@@ -34,7 +39,10 @@ func New(cfg *Config, opts Options) *Node {
 	level.Set(l)
 	log := opts.Logger
 	if log == nil {
-		log = NewLogger(level)
+		// The format was validated by LoadConfig.
+		if log, _ = logging.New(os.Stderr, cfg.Node.LogFormat, level); log == nil {
+			log = NewLogger(level)
+		}
 	}
 	reg := prometheus.NewRegistry()
 	live := &liveStatus{}
@@ -63,6 +71,7 @@ func New(cfg *Config, opts Options) *Node {
 				metrics:     cfg.Metrics.Listen,
 				registry:    reg,
 				collectors:  opts.Collectors,
+				handlers:    opts.Handlers,
 			}.bind()
 		},
 		newNotifier:  ha.newNotifier,

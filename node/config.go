@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kdcha/kdcha/internal/logging"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -62,6 +64,9 @@ type NodeConfig struct {
 	AdminSocket string `yaml:"admin_socket"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (logfmt-style lines) or json (one object per
+	// line, for log shippers). Default text.
+	LogFormat string `yaml:"log_format"`
 }
 
 // DatabaseConfig is the database section.
@@ -136,6 +141,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseLogLevel(c.Node.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("node.log_level: %w", err))
+	}
+	if _, err := logging.New(io.Discard, c.Node.LogFormat, nil); err != nil {
+		errs = append(errs, fmt.Errorf("node.log_format: %w", err))
 	}
 	if _, err := parseEncTypes(c.Database.EncTypes); err != nil {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))

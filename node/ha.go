@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,7 +141,8 @@ func (l *collectorList) Unregister(prometheus.Collector) bool { return false }
 func notifyEvent(e vrrp.InstanceEvent, vips []netip.Prefix) (notify.Event, bool) {
 	state := notify.State(e.State.String())
 	if e.State == vrrp.StateInitialize {
-		if e.Reason != vrrp.ReasonShutdown {
+		// The resign hold ends with a reason that details the shutdown.
+		if !strings.HasPrefix(string(e.Reason), string(vrrp.ReasonShutdown)) {
 			return notify.Event{}, false
 		}
 		state = notify.StateStop

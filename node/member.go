@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kdcha/kdcha/admin"
@@ -120,7 +119,7 @@ func OpenMember(cfg *Config, log *slog.Logger, mode OpenMode, restore io.Reader)
 			}
 			return seedAddr
 		}
-		opts.Transport = raft.NewNetworkTransport(m.mux.StreamLayer(), 3, 10*time.Second, os.Stderr)
+		opts.Transport = db.NewNetworkTransport(m.mux.StreamLayer(), log)
 		fwd := cluster.NewForwarder(m.client, leader, log)
 		opts.Forward = func(ctx context.Context, req []byte) ([]byte, error) {
 			b, err := fwd.Forward(ctx, req)

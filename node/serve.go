@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/kpasswd"
@@ -39,6 +40,8 @@ type nodeServices struct {
 	registry    *prometheus.Registry
 	// collectors are registered besides the services' own (the build info).
 	collectors []prometheus.Collector
+	// handlers are served on the metrics listener beside /metrics.
+	handlers map[string]http.Handler
 	// onReady is called once every socket is bound, with the KDC's and
 	// kpasswd's addresses (the real port when 0 was asked).
 	onReady func(kdcAddrs, kpasswdAddrs []string) error
@@ -63,7 +66,12 @@ func (s nodeServices) bind() (*boundServices, error) {
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.collectors...)
-	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
+	// The self-probe authenticates every second: its request lines go to
+	// debug and its requests to their own counter, so neither drowns the
+	// clients' traffic.
+	kdcLog := slog.New(health.QuietProbeRequests(s.log.Handler(), ProbePrincipal))
+	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(kdcLog), kdc.WithMetrics(reg),
+		kdc.WithProbeClient(ProbePrincipal+"@"+s.database.Realm()),
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	b := &boundServices{s: s, reg: reg}
 	var err error
@@ -126,7 +134,7 @@ func (b *boundServices) Serve(ctx context.Context) error {
 	g.Go(func() error { return b.kpSrv.Serve(gctx) })
 	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, b.adminL) })
 	if b.metrics != nil {
-		g.Go(func() error { return serveMetrics(gctx, b.metrics, b.reg) })
+		g.Go(func() error { return serveMetrics(gctx, b.metrics, b.reg, s.handlers) })
 	}
 	s.log.Info("node ready", "realm", s.database.Realm(), "kdc", strings.Join(b.KDCAddrs(), ","), "kpasswd", strings.Join(b.kpasswdAddrs(), ","), "admin_socket", s.adminSocket, "metrics", s.metrics)
 	return g.Wait()
@@ -148,9 +156,12 @@ func (s nodeServices) run(ctx context.Context) error {
 	return b.Serve(ctx)
 }
 
-func serveMetrics(ctx context.Context, l net.Listener, g prometheus.Gatherer) error {
+func serveMetrics(ctx context.Context, l net.Listener, g prometheus.Gatherer, handlers map[string]http.Handler) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	for pattern, h := range handlers {
+		mux.Handle(pattern, h)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

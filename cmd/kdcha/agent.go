@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/kdcha/kdcha/internal/readiness"
 	"github.com/kdcha/kdcha/node"
 )
 
@@ -28,8 +31,26 @@ func newAgentCommand() *cobra.Command {
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			n := node.New(cfg, node.Options{Collectors: []prometheus.Collector{buildInfoCollector(readBuildInfo())}})
-			return node.Run(cmd.Context(), n, path, hup)
+			ready := readiness.New(readiness.Options{})
+			notifier, err := readiness.NewNotifier(ready, readiness.NotifierOptions{})
+			if err != nil {
+				return fmt.Errorf("systemd watchdog: %w", err)
+			}
+			track := node.TrackReadiness(ready)
+			n := node.New(cfg, node.Options{
+				Collectors: []prometheus.Collector{buildInfoCollector(readBuildInfo())},
+				Handlers:   map[string]http.Handler{"/healthz": ready.Healthz(), "/readyz": ready.Readyz()},
+				OnPhase: func(p node.Phase) {
+					track(p)
+					if p == node.PhaseStopping {
+						notifier.Stopping()
+					}
+				},
+			})
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			go notifier.Run(ctx)
+			return node.Run(ctx, n, path, hup)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "/etc/kdcha/kdcha.yaml", "configuration file")
