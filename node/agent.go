@@ -61,7 +61,7 @@ func New(cfg *Config, opts Options) *Node {
 			return startMemberWork(m), nil
 		},
 		bind: func() (servers, error) {
-			return nodeServices{
+			b, err := nodeServices{
 				log:         log,
 				database:    member.db,
 				cluster:     member,
@@ -73,6 +73,11 @@ func New(cfg *Config, opts Options) *Node {
 				collectors:  opts.Collectors,
 				handlers:    opts.Handlers,
 			}.bind()
+			if err != nil {
+				return nil, err
+			}
+			ha.kdcServer = b.srv
+			return b, nil
 		},
 		newNotifier:  ha.newNotifier,
 		newHealth:    ha.newHealth,

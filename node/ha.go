@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kdcha/kdcha/health"
+	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/notify"
 	"github.com/kdcha/kdcha/vrrp"
@@ -33,6 +34,9 @@ type haParts struct {
 	log      *slog.Logger
 	reg      prometheus.Registerer
 	database *db.DB
+	// kdcServer is this node's bound KDC, watched from inside by the
+	// kdc-progress check (nil until bind).
+	kdcServer *kdc.Server
 	// notifyMetrics are the current notification sinks' collectors,
 	// replaced when a reload replaces the sinks.
 	notifyMetrics []prometheus.Collector
@@ -189,6 +193,11 @@ func (h *haParts) checks(c *Config, kdcAddr string) ([]health.Check, error) {
 	checks, err := health.NewChecks(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if h.kdcServer != nil {
+		// A hung KDC is seen from inside in a few hundred ms, long before
+		// the AS probe's timeouts add up; a busy one still completes.
+		checks = append(checks, kdc.NewProgressCheck(h.kdcServer, 0))
 	}
 	if c.Clustered() {
 		checks = append(checks, replicaCheck(h.database))
