@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/kdcha/kdcha/internal/logging"
+	"github.com/kdcha/kdcha/kdc"
 	"log/slog"
 	"net/http"
 	"os"
@@ -47,6 +48,10 @@ func New(cfg *Config, opts Options) *Node {
 	reg := prometheus.NewRegistry()
 	live := &liveStatus{}
 	ha := &haParts{log: log, reg: reg}
+	if cfg.Node.FaultInjection {
+		ha.faults = &faultInjector{kdc: &kdc.Faults{}}
+		log.Warn("fault injection is enabled: `kdcha debug fault` can hang this KDC and mute its VRRP")
+	}
 	var member *Member
 	p := parts{
 		clustered: cfg.Clustered(),
@@ -72,6 +77,7 @@ func New(cfg *Config, opts Options) *Node {
 				registry:    reg,
 				collectors:  opts.Collectors,
 				handlers:    opts.Handlers,
+				faults:      ha.faults,
 			}.bind()
 			if err != nil {
 				return nil, err

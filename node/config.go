@@ -67,6 +67,10 @@ type NodeConfig struct {
 	// LogFormat is text (logfmt-style lines) or json (one object per
 	// line, for log shippers). Default text.
 	LogFormat string `yaml:"log_format"`
+	// FaultInjection lets `kdcha debug fault` (admin socket only) hang or
+	// slow the KDC and mute VRRP, for tests and demos. Never in
+	// production. Default false.
+	FaultInjection bool `yaml:"fault_injection"`
 }
 
 // DatabaseConfig is the database section.

@@ -37,6 +37,8 @@ type haParts struct {
 	// kdcServer is this node's bound KDC, watched from inside by the
 	// kdc-progress check (nil until bind).
 	kdcServer *kdc.Server
+	// faults, when fault injection is on, mutes the instances it opens.
+	faults *faultInjector
 	// notifyMetrics are the current notification sinks' collectors,
 	// replaced when a reload replaces the sinks.
 	notifyMetrics []prometheus.Collector
@@ -88,7 +90,14 @@ func (h *haParts) openInstance(ic vrrp.InstanceConfig, onEvent func(vrrp.Instanc
 	if err := h.metrics(); err != nil {
 		return nil, err
 	}
-	return vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics})
+	in, err := vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics})
+	if err != nil {
+		return nil, err
+	}
+	if h.faults != nil {
+		h.faults.track(in)
+	}
+	return in, nil
 }
 
 // probeHealth is the health runner with the refresher of the probe's

@@ -40,6 +40,8 @@ type nodeServices struct {
 	registry    *prometheus.Registry
 	// collectors are registered besides the services' own (the build info).
 	collectors []prometheus.Collector
+	// faults, when fault injection is on, reach the KDC and the admin API.
+	faults *faultInjector
 	// handlers are served on the metrics listener beside /metrics.
 	handlers map[string]http.Handler
 	// onReady is called once every socket is bound, with the KDC's and
@@ -75,7 +77,11 @@ func (s nodeServices) bind() (*boundServices, error) {
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	b := &boundServices{s: s, reg: reg}
 	var err error
-	if b.srv, err = kdc.Listen(s.kdc, handler, s.log); err != nil {
+	var kdcOpts []kdc.ServerOption
+	if s.faults != nil {
+		kdcOpts = append(kdcOpts, kdc.WithFaults(s.faults.kdc))
+	}
+	if b.srv, err = kdc.Listen(s.kdc, handler, s.log, kdcOpts...); err != nil {
 		return nil, fmt.Errorf("kdc: %w", err)
 	}
 	if b.kpSrv, err = kdc.Listen(s.kpasswd, kpasswd.NewHandler(s.database, s.kdc.ClockSkew, kpasswd.WithLogger(s.log)), s.log); err != nil {
@@ -132,7 +138,11 @@ func (b *boundServices) Serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.srv.Serve(gctx) })
 	g.Go(func() error { return b.kpSrv.Serve(gctx) })
-	g.Go(func() error { return admin.NewServer(s.database, s.cluster, s.log).Serve(gctx, b.adminL) })
+	adminSrv := admin.NewServer(s.database, s.cluster, s.log)
+	if s.faults != nil {
+		adminSrv.EnableFaults(s.faults)
+	}
+	g.Go(func() error { return adminSrv.Serve(gctx, b.adminL) })
 	if b.metrics != nil {
 		g.Go(func() error { return serveMetrics(gctx, b.metrics, b.reg, s.handlers) })
 	}

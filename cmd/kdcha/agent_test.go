@@ -40,6 +40,7 @@ node:
   name: n1
   data_dir: %s/data
   admin_socket: %s/admin.sock
+  fault_injection: true
 kdc:
   listen: ["127.0.0.1:0"]
   lockout:
@@ -142,6 +143,46 @@ metrics:
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+
+	// Readiness on the metrics listener: the node is running (no VRRP
+	// instance to wait for), so /readyz and /healthz answer 200.
+	for _, path := range []string{"/readyz", "/healthz"} {
+		resp, err := http.Get("http://" + metricsAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "first_health_verdict") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+
+	// Fault injection (node.fault_injection): a hung KDC is seen from
+	// inside by the kdc-progress check, and clearing the fault restores it.
+	progressUp := func(want string) {
+		t.Helper()
+		line := `kdcha_health_check_up{check="kdc-progress"} ` + want
+		for i := 0; i < 100; i++ {
+			resp, err := http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), line) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("metrics never showed %s", line)
+	}
+	progressUp("1")
+	n.kdcha("debug", "fault", "kdc-hang")
+	progressUp("0")
+	n.kdcha("debug", "fault", "clear")
+	progressUp("1")
+	n.must("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST")
 }
 
 func grepLines(s, sub string) string {
