@@ -27,6 +27,11 @@ type Options struct {
 	// systemd the node is ready at PhaseRunning). It must not block and
 	// must not call the Node.
 	OnPhase func(Phase)
+	// OnReloading and OnReloaded, if set, are called by Run around each
+	// SIGHUP reload (e.g. to tell systemd RELOADING=1, then READY=1 or
+	// the error); they must not block.
+	OnReloading func()
+	OnReloaded  func(error)
 	// Logger, if set, replaces the node's logger (text on stderr at
 	// node.log_level); node.log_level then does not apply.
 	Logger *slog.Logger
@@ -89,7 +94,9 @@ func New(cfg *Config, opts Options) *Node {
 		newHealth:    ha.newHealth,
 		openInstance: ha.openInstance,
 	}
-	return newNode(cfg, log, level, p, live, opts.OnPhase)
+	n := newNode(cfg, log, level, p, live, opts.OnPhase)
+	n.onReloading, n.onReloaded = opts.OnReloading, opts.OnReloaded
+	return n
 }
 
 // memberWork is a member with its background work running: the
@@ -144,7 +151,13 @@ func Run(ctx context.Context, n *Node, configPath string, reload <-chan os.Signa
 		case <-n.Failed():
 			return errors.Join(n.Err(), n.Stop(context.Background()))
 		case <-reload:
-			n.ReloadFile(ctx, configPath) // outcome logged and shown in status
+			if n.onReloading != nil {
+				n.onReloading()
+			}
+			err := n.ReloadFile(ctx, configPath) // outcome logged and shown in status
+			if n.onReloaded != nil {
+				n.onReloaded(err)
+			}
 		}
 	}
 }

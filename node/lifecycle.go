@@ -175,6 +175,9 @@ type Node struct {
 	parts   parts
 	live    *liveStatus
 	onPhase func(Phase)
+	// onReloading and onReloaded surround each reload Run makes.
+	onReloading func()
+	onReloaded  func(error)
 
 	// mu serializes Start, Reload and Stop and guards the fields below.
 	mu         sync.Mutex

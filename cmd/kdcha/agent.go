@@ -38,8 +38,10 @@ func newAgentCommand() *cobra.Command {
 			}
 			track := node.TrackReadiness(ready)
 			n := node.New(cfg, node.Options{
-				Collectors: []prometheus.Collector{buildInfoCollector(readBuildInfo())},
-				Handlers:   map[string]http.Handler{"/healthz": ready.Healthz(), "/readyz": ready.Readyz()},
+				Collectors:  []prometheus.Collector{buildInfoCollector(readBuildInfo())},
+				Handlers:    map[string]http.Handler{"/healthz": ready.Healthz(), "/readyz": ready.Readyz()},
+				OnReloading: notifier.Reloading,
+				OnReloaded:  notifier.Reloaded,
 				OnPhase: func(p node.Phase) {
 					track(p)
 					if p == node.PhaseStopping {
