@@ -52,7 +52,7 @@ func New(cfg *Config, opts Options) *Node {
 	}
 	reg := prometheus.NewRegistry()
 	live := &liveStatus{}
-	ha := &haParts{log: log, reg: reg}
+	ha := &haParts{log: log, reg: reg, realtimePriority: cfg.VRRP.RealtimePriority}
 	if cfg.Node.FaultInjection {
 		ha.faults = &faultInjector{kdc: &kdc.Faults{}}
 		log.Warn("fault injection is enabled: `kdcha debug fault` can hang this KDC and mute its VRRP")

@@ -37,6 +37,8 @@ type haParts struct {
 	// kdcServer is this node's bound KDC, watched from inside by the
 	// kdc-progress check (nil until bind).
 	kdcServer *kdc.Server
+	// realtimePriority is vrrp.realtime_priority, for every instance.
+	realtimePriority int
 	// faults, when fault injection is on, mutes the instances it opens.
 	faults *faultInjector
 	// notifyMetrics are the current notification sinks' collectors,
@@ -90,7 +92,7 @@ func (h *haParts) openInstance(ic vrrp.InstanceConfig, onEvent func(vrrp.Instanc
 	if err := h.metrics(); err != nil {
 		return nil, err
 	}
-	in, err := vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics})
+	in, err := vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics, RealtimePriority: h.realtimePriority})
 	if err != nil {
 		return nil, err
 	}
