@@ -156,8 +156,8 @@ func (h *Handler) Handle(req Request) []byte {
 		out.detail = fmt.Sprintf("reply of %d bytes exceeds %d, client should retry over TCP", len(reply), req.MaxReplySize)
 		reply = h.errorReply(newError(errorcode.KRB_ERR_RESPONSE_TOO_BIG, "%s", out.detail), types.PrincipalName{}, "", types.PrincipalName{}, now)
 	}
-	h.logOutcome(out, now)
 	out.probe = h.isProbe(req, out)
+	h.logOutcome(out, now)
 	h.metrics.observe(out, time.Since(started))
 	return reply
 }
@@ -262,8 +262,13 @@ func (o *outcome) drop(format string, args ...any) {
 
 // level is the log level of o's line: failures are warnings.
 func (o *outcome) level() slog.Level {
-	if o.status != "ISSUE" && o.status != "NEEDED_PREAUTH" {
+	switch {
+	case o.status != "ISSUE" && o.status != "NEEDED_PREAUTH":
 		return slog.LevelWarn
+	case o.probe:
+		// The agent's own probe succeeds every second on every node:
+		// at info it would drown the clients' lines.
+		return slog.LevelDebug
 	}
 	return slog.LevelInfo
 }

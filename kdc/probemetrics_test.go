@@ -1,6 +1,7 @@
 package kdc
 
 import (
+	"log/slog"
 	"net/netip"
 	"testing"
 
@@ -54,4 +55,42 @@ func value(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestProbeLinesAtDebug: the agent's own probe's successful requests are
+// logged at debug (they come every second on every node), its failures
+// stay warnings, and a remote client naming the probe principal, like any
+// other client, stays at info.
+func TestProbeLinesAtDebug(t *testing.T) {
+	for _, tt := range []struct {
+		status string
+		probe  bool
+		want   slog.Level
+	}{
+		{"ISSUE", true, slog.LevelDebug},
+		{"NEEDED_PREAUTH", true, slog.LevelDebug},
+		{"KDC_ERR_PREAUTH_FAILED", true, slog.LevelWarn},
+		{"ISSUE", false, slog.LevelInfo},
+		{"KDC_ERR_PREAUTH_FAILED", false, slog.LevelWarn},
+	} {
+		o := &outcome{status: tt.status, probe: tt.probe}
+		if got := o.level(); got != tt.want {
+			t.Errorf("status %s, probe %v: level %v, want %v", tt.status, tt.probe, got, tt.want)
+		}
+	}
+
+	k := newTestKDC(t)
+	rec := &lineRecorder{level: slog.LevelInfo}
+	WithLogger(slog.New(rec))(k.h)
+	WithProbeClient("alice@" + testRealm)(k.h)
+	k.h.replies = newLookaside(lookasideTTL, 0)
+	local := netip.MustParseAddr("192.0.2.1")
+	k.h.Handle(Request{Data: k.asReq(t, asReq{client: "alice"}), From: netip.MustParseAddrPort("192.0.2.1:5000"), To: local, Transport: "udp"})
+	if len(rec.msgs) != 0 {
+		t.Errorf("the local probe's request was logged at info: %q", rec.msgs)
+	}
+	k.h.Handle(Request{Data: k.asReq(t, asReq{client: "alice"}), From: netip.MustParseAddrPort("192.0.2.9:5000"), To: local, Transport: "udp"})
+	if len(rec.msgs) != 1 {
+		t.Errorf("a remote client naming the probe principal: %d lines at info, want 1", len(rec.msgs))
+	}
 }

@@ -41,11 +41,12 @@ type Options struct {
 // runs it.
 func New(cfg *Config, opts Options) *Node {
 	level := new(slog.LevelVar)
-	l, _ := ParseLogLevel(cfg.Node.LogLevel) // validated by LoadConfig
+	l, _ := logging.ParseLevel(cfg.Node.LogLevel) // validated by LoadConfig
 	level.Set(l)
 	log := opts.Logger
 	if log == nil {
-		// The format was validated by LoadConfig.
+		// The format was validated by LoadConfig; an unknown one falls
+		// back to text.
 		if log, _ = logging.New(os.Stderr, cfg.Node.LogFormat, level); log == nil {
 			log = NewLogger(level)
 		}

@@ -143,7 +143,7 @@ func (c *Config) Validate() error {
 		// listens.
 		errs = append(errs, fmt.Errorf("node.admin_socket: %w", err))
 	}
-	if _, err := ParseLogLevel(c.Node.LogLevel); err != nil {
+	if _, err := logging.ParseLevel(c.Node.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("node.log_level: %w", err))
 	}
 	if _, err := logging.New(io.Discard, c.Node.LogFormat, nil); err != nil {

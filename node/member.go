@@ -403,11 +403,3 @@ func (m *Member) Remove(ctx context.Context, node string) error {
 	}
 	return m.db.RemoveServer(ctx, node)
 }
-
-// Backup writes a backup of the replica after syncing it (admin.Cluster).
-func (m *Member) Backup(ctx context.Context, w io.Writer) error {
-	if err := m.db.Sync(ctx); err != nil {
-		return err
-	}
-	return m.db.Backup(w)
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kdcha/kdcha/internal/logging"
 	"reflect"
 	"slices"
 	"strings"
@@ -150,7 +151,7 @@ func (n *Node) reloadLocked(ctx context.Context, cfg *Config) ([]string, error) 
 	}
 
 	if cfg.Node.LogLevel != n.cfg.Node.LogLevel {
-		level, _ := ParseLogLevel(cfg.Node.LogLevel) // validated
+		level, _ := logging.ParseLevel(cfg.Node.LogLevel) // validated
 		n.level.Set(level)
 		changes = append(changes, "node.log_level")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kdcha/kdcha/internal/logging"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,7 +20,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kdcha/kdcha/admin"
-	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/kpasswd"
@@ -68,11 +68,10 @@ func (s nodeServices) bind() (*boundServices, error) {
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(s.collectors...)
-	// The self-probe authenticates every second: its request lines go to
-	// debug and its requests to their own counter, so neither drowns the
-	// clients' traffic.
-	kdcLog := slog.New(health.QuietProbeRequests(s.log.Handler(), ProbePrincipal))
-	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(kdcLog), kdc.WithMetrics(reg),
+	// The self-probe authenticates every second: the KDC logs its
+	// successful requests at debug and counts them apart, so neither
+	// drowns the clients' traffic.
+	handler := kdc.NewHandler(s.database, s.kdc.Policy(), kdc.WithLogger(s.log), kdc.WithMetrics(reg),
 		kdc.WithProbeClient(ProbePrincipal+"@"+s.database.Realm()),
 		kdc.WithLockout(s.kdc.Lockout, &dbLocker{db: s.database, log: s.log}))
 	b := &boundServices{s: s, reg: reg}
@@ -207,16 +206,9 @@ func (l *dbLocker) Lock(name string) {
 	}()
 }
 
-// ParseLogLevel maps a config level name to slog's.
-func ParseLogLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
-	}
-	return l, nil
-}
-
-// NewLogger is the agent's logger: text lines on stderr at level.
+// NewLogger is the text logger on stderr at level, for commands that run
+// before (or without) a node configuration's node.log_format.
 func NewLogger(level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, _ := logging.New(os.Stderr, logging.FormatText, level) // a known format cannot fail
+	return log
 }

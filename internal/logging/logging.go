@@ -23,10 +23,10 @@ const (
 var ErrFormat = errors.New("log format is not text or json")
 
 // New returns a logger writing to w in format ("" means text) that lets
-// through records at level or above. The caller keeps level: a reload
-// changes the level of every logger derived from this one with level.Set,
-// without rebuilding them. The format cannot change after New.
-func New(w io.Writer, format string, level *slog.LevelVar) (*slog.Logger, error) {
+// through records at level or above. Pass a *slog.LevelVar to change the
+// level later (a reload calls its Set) without rebuilding the loggers
+// derived from this one. The format cannot change after New.
+func New(w io.Writer, format string, level slog.Leveler) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch format {
 	case FormatText, "":
