@@ -63,6 +63,17 @@ type haNode struct {
 // node has its own database until clustering joins them; the test user has
 // the same password, hence the same keys, on every node).
 func (l *haLAN) addNode(name, addr string, priority int, vrrpExtra string) *haNode {
+	return l.addNodeInstances(name, addr, fmt.Sprintf(`    - name: VI_KDC
+      interface: eth0
+      vrid: 51
+      priority: %d
+      virtual_ipaddresses: [%s/24]
+%s`, priority, testVIP, vrrpExtra))
+}
+
+// addNodeInstances is addNode with the node's vrrp.instances list given
+// as YAML (indented as list items under "instances:").
+func (l *haLAN) addNodeInstances(name, addr, instances string) *haNode {
 	ns := l.attach("kdchaN", addr)
 	dir := filepath.Join(l.dir, name)
 	os.MkdirAll(dir, 0o700)
@@ -78,12 +89,7 @@ metrics:
   listen: ""
 vrrp:
   instances:
-    - name: VI_KDC
-      interface: eth0
-      vrid: 51
-      priority: %d
-      virtual_ipaddresses: [%s/24]
-%s`, name, dir, dir, priority, testVIP, vrrpExtra)
+%s`, name, dir, dir, instances)
 	if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
@@ -152,9 +158,12 @@ func (n *haNode) revive(t *testing.T) {
 }
 
 // holds reports whether the node's namespace has the VIP.
-func (n *haNode) holds() bool {
+func (n *haNode) holds() bool { return n.holdsAddr(testVIP) }
+
+// holdsAddr reports whether the node's namespace has the address vip.
+func (n *haNode) holdsAddr(vip string) bool {
 	out, _ := exec.Command("ip", "-n", n.ns, "-4", "addr", "show", "dev", "eth0").CombinedOutput()
-	return strings.Contains(string(out), " "+testVIP+"/")
+	return strings.Contains(string(out), " "+vip+"/")
 }
 
 func (n *haNode) mac(t *testing.T) string {
@@ -206,17 +215,20 @@ func (l *haLAN) clientNeighMAC() string {
 
 // clientKinit authenticates from the client namespace through the VIP as a
 // user that exists, with the same password, on every node.
-func (l *haLAN) clientKinit() error {
-	conf := filepath.Join(l.dir, "krb5.conf")
+func (l *haLAN) clientKinit() error { return l.clientKinitVia(testVIP) }
+
+// clientKinitVia is clientKinit through the KDC address vip.
+func (l *haLAN) clientKinitVia(vip string) error {
+	conf := filepath.Join(l.dir, "krb5-"+vip+".conf")
 	if _, err := os.Stat(conf); err != nil {
-		os.WriteFile(conf, []byte(node.DevKrb5Conf("HA.TEST", testVIP+":88", testVIP+":464")), 0o644)
+		os.WriteFile(conf, []byte(node.DevKrb5Conf("HA.TEST", vip+":88", vip+":464")), 0o644)
 	}
 	cmd := exec.Command("ip", "netns", "exec", l.client, "kinit", "hauser@HA.TEST")
-	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+filepath.Join(l.dir, "ccache"))
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME=FILE:"+filepath.Join(l.dir, "ccache-"+vip))
 	cmd.Stdin = strings.NewReader("Kdc-failover-2026!\n")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("kinit via VIP: %v: %s", err, out)
+		return fmt.Errorf("kinit via %s: %v: %s", vip, err, out)
 	}
 	return nil
 }
