@@ -44,7 +44,7 @@ func TestAdminChangesAreLogged(t *testing.T) {
 	if _, err := c.Get(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Modify(ctx, "alice", ModifyRequest{RequiresPreauth: ptr(false), MaxLife: ptr(time.Hour)}); err != nil {
+	if _, err := c.Modify(ctx, "alice", ModifyRequest{RequiresPreauth: ptr(false), MaxLife: ptr(Duration(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.SetPassword(ctx, "alice", pw2); err != nil {

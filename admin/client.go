@@ -213,7 +213,7 @@ func (c *Client) Remove(ctx context.Context, node string) error {
 // JoinToken issues a single-use join token valid for ttl.
 func (c *Client) JoinToken(ctx context.Context, ttl time.Duration) (string, error) {
 	var out TokenResponse
-	return out.Token, c.do(ctx, http.MethodPost, "/v1/cluster/token", nil, TokenRequest{TTL: ttl}, &out)
+	return out.Token, c.do(ctx, http.MethodPost, "/v1/cluster/token", nil, TokenRequest{TTL: Duration(ttl)}, &out)
 }
 
 // Backup returns a consistent backup of the database (sealed keys; the

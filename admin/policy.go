@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
 )
@@ -31,7 +32,11 @@ func (s *Server) registerPolicies() {
 }
 
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.store.(PolicyStore).Policies())
+	out := []PolicyJSON{}
+	for _, p := range s.store.(PolicyStore).Policies() {
+		out = append(out, PolicyToJSON(p))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
@@ -40,20 +45,21 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, PolicyToJSON(p))
 }
 
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
-	var p db.PasswordPolicy
-	if !readJSON(w, r, &p) {
+	var j PolicyJSON
+	if !readJSON(w, r, &j) {
 		return
 	}
+	p := j.Policy()
 	if err := s.store.(PolicyStore).SetPolicy(r.Context(), p); err != nil {
 		writeError(w, err)
 		return
 	}
 	s.log.Info("password policy set", "policy", p.Name)
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, PolicyToJSON(p))
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
@@ -68,23 +74,55 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 
 // Policies returns the stored password policies.
 func (c *Client) Policies(ctx context.Context) ([]db.PasswordPolicy, error) {
-	var out []db.PasswordPolicy
-	return out, c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &out)
+	var js []PolicyJSON
+	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, nil, &js); err != nil {
+		return nil, err
+	}
+	out := make([]db.PasswordPolicy, len(js))
+	for i, j := range js {
+		out[i] = j.Policy()
+	}
+	return out, nil
 }
 
 // Policy returns one policy ("default" is the realm default, stored or
 // built in).
 func (c *Client) Policy(ctx context.Context, name string) (db.PasswordPolicy, error) {
-	var out db.PasswordPolicy
-	return out, c.do(ctx, http.MethodGet, "/v1/policy", nameQuery(name), nil, &out)
+	var j PolicyJSON
+	err := c.do(ctx, http.MethodGet, "/v1/policy", nameQuery(name), nil, &j)
+	return j.Policy(), err
 }
 
 // SetPolicy creates or replaces a policy.
 func (c *Client) SetPolicy(ctx context.Context, p db.PasswordPolicy) error {
-	return c.do(ctx, http.MethodPut, "/v1/policy", nil, p, nil)
+	return c.do(ctx, http.MethodPut, "/v1/policy", nil, PolicyToJSON(p), nil)
 }
 
 // DeletePolicy deletes a policy no principal names.
 func (c *Client) DeletePolicy(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/policy", url.Values{"name": {name}}, nil, nil)
+}
+
+// PolicyJSON is the API's form of a password policy: db.PasswordPolicy
+// with its durations as text (Duration), the stored form unchanged.
+type PolicyJSON struct {
+	db.PasswordPolicy
+	MinLife         Duration `json:"min_life,omitempty"`
+	MaxLife         Duration `json:"max_life,omitempty"`
+	FailureInterval Duration `json:"failure_interval,omitempty"`
+	LockoutDuration Duration `json:"lockout_duration,omitempty"`
+}
+
+// PolicyToJSON is p in its API form.
+func PolicyToJSON(p db.PasswordPolicy) PolicyJSON {
+	return PolicyJSON{PasswordPolicy: p, MinLife: Duration(p.MinLife), MaxLife: Duration(p.MaxLife),
+		FailureInterval: Duration(p.FailureInterval), LockoutDuration: Duration(p.LockoutDuration)}
+}
+
+// Policy is the policy the API form carries.
+func (j PolicyJSON) Policy() db.PasswordPolicy {
+	p := j.PasswordPolicy
+	p.MinLife, p.MaxLife = time.Duration(j.MinLife), time.Duration(j.MaxLife)
+	p.FailureInterval, p.LockoutDuration = time.Duration(j.FailureInterval), time.Duration(j.LockoutDuration)
+	return p
 }

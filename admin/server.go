@@ -201,8 +201,8 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 		Name:             req.Name,
 		Password:         req.Password,
 		RandomKey:        req.RandomKey,
-		MaxLife:          req.MaxLife,
-		MaxRenewableLife: req.MaxRenewableLife,
+		MaxLife:          time.Duration(req.MaxLife),
+		MaxRenewableLife: time.Duration(req.MaxRenewableLife),
 		Aliases:          req.Aliases,
 		Policy:           req.Policy,
 	}
@@ -229,8 +229,8 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	attrs := req.apply(cur.Attributes)
 	p, err := s.store.Modify(r.Context(), name, db.Modification{
 		Attributes:       &attrs,
-		MaxLife:          req.MaxLife,
-		MaxRenewableLife: req.MaxRenewableLife,
+		MaxLife:          (*time.Duration)(req.MaxLife),
+		MaxRenewableLife: (*time.Duration)(req.MaxRenewableLife),
 		Aliases:          req.Aliases,
 		Expires:          req.Expires,
 		PasswordExpires:  req.PasswordExpires,
@@ -334,13 +334,13 @@ func (s *Server) clusterToken(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	tok, err := s.cluster.JoinToken(r.Context(), req.TTL)
+	tok, err := s.cluster.JoinToken(r.Context(), time.Duration(req.TTL))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	// The token itself is a secret: it goes to the caller only.
-	s.audit(r, "cluster.token", "ttl", req.TTL)
+	s.audit(r, "cluster.token", "ttl", time.Duration(req.TTL))
 	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
 

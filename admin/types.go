@@ -14,8 +14,8 @@ type PrincipalInfo struct {
 	KVNO             uint32        `json:"kvno"`
 	EncTypes         []string      `json:"enctypes"`
 	Attributes       db.Attributes `json:"attributes"`
-	MaxLife          time.Duration `json:"max_life,omitempty"`
-	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
+	MaxLife          Duration      `json:"max_life,omitempty"`
+	MaxRenewableLife Duration      `json:"max_renewable_life,omitempty"`
 	Created          time.Time     `json:"created"`
 	Modified         time.Time     `json:"modified"`
 	Revision         uint64        `json:"revision"`
@@ -34,8 +34,8 @@ func infoOf(p *db.Principal) PrincipalInfo {
 		Aliases:          p.Aliases,
 		KVNO:             p.KVNO(),
 		Attributes:       p.Attributes,
-		MaxLife:          p.MaxLife,
-		MaxRenewableLife: p.MaxRenewableLife,
+		MaxLife:          Duration(p.MaxLife),
+		MaxRenewableLife: Duration(p.MaxRenewableLife),
 		Created:          p.Created,
 		Modified:         p.Modified,
 		Revision:         p.Revision,
@@ -68,13 +68,13 @@ func encTypeName(e int32) string {
 
 // AddRequest creates a principal. Exactly one of Password and RandomKey.
 type AddRequest struct {
-	Name             string        `json:"name"`
-	Password         *string       `json:"password,omitempty"`
-	RandomKey        bool          `json:"random_key,omitempty"`
-	NoPreauth        bool          `json:"no_preauth,omitempty"`
-	MaxLife          time.Duration `json:"max_life,omitempty"`
-	MaxRenewableLife time.Duration `json:"max_renewable_life,omitempty"`
-	Aliases          []string      `json:"aliases,omitempty"`
+	Name             string   `json:"name"`
+	Password         *string  `json:"password,omitempty"`
+	RandomKey        bool     `json:"random_key,omitempty"`
+	NoPreauth        bool     `json:"no_preauth,omitempty"`
+	MaxLife          Duration `json:"max_life,omitempty"`
+	MaxRenewableLife Duration `json:"max_renewable_life,omitempty"`
+	Aliases          []string `json:"aliases,omitempty"`
 	// Policy names the password policy ("": the realm default).
 	Policy string `json:"policy,omitempty"`
 }
@@ -89,11 +89,11 @@ type ModifyRequest struct {
 	AllowService     *bool `json:"allow_service,omitempty"`
 	// AllowSetPassword lets the principal set others' passwords with
 	// kpasswd's set-password request.
-	AllowSetPassword *bool          `json:"allow_set_password,omitempty"`
-	MaxLife          *time.Duration `json:"max_life,omitempty"`
-	MaxRenewableLife *time.Duration `json:"max_renewable_life,omitempty"`
-	Aliases          *[]string      `json:"aliases,omitempty"`
-	Unlock           bool           `json:"unlock,omitempty"`
+	AllowSetPassword *bool     `json:"allow_set_password,omitempty"`
+	MaxLife          *Duration `json:"max_life,omitempty"`
+	MaxRenewableLife *Duration `json:"max_renewable_life,omitempty"`
+	Aliases          *[]string `json:"aliases,omitempty"`
+	Unlock           bool      `json:"unlock,omitempty"`
 	// Expires and PasswordExpires set the principal's and its password's
 	// expiration (the zero time: never); Policy the password policy ("":
 	// the realm default).
@@ -127,7 +127,7 @@ type PasswordRequest struct {
 // TokenRequest asks for a cluster join token.
 type TokenRequest struct {
 	// TTL is how long the token stays valid; it must be positive.
-	TTL time.Duration `json:"ttl"`
+	TTL Duration `json:"ttl"`
 }
 
 // TokenResponse carries a join token.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"io"
@@ -124,8 +126,8 @@ func importFromKeytab(cmd *cobra.Command, name, file string, add admin.AddReques
 	if err != nil {
 		return fmt.Errorf("keytab %s: %w", file, err)
 	}
-	ip := db.ImportPrincipal{Name: full, Keys: keys, PreviousKeys: prev, MaxLife: add.MaxLife,
-		MaxRenewableLife: add.MaxRenewableLife, Policy: add.Policy}
+	ip := db.ImportPrincipal{Name: full, Keys: keys, PreviousKeys: prev, MaxLife: time.Duration(add.MaxLife),
+		MaxRenewableLife: time.Duration(add.MaxRenewableLife), Policy: add.Policy}
 	if _, err := adminClient(cmd).Import(cmd.Context(), db.ImportRequest{Principals: []db.ImportPrincipal{ip}}); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kdcha/kdcha/admin"
 )
 
 const mitImportRealm = "MIT.TEST"
@@ -166,8 +168,8 @@ func TestMITDumpImportExport(t *testing.T) {
 	}
 	var carol, bob, dave struct {
 		Attributes       map[string]bool `json:"attributes"`
-		MaxLife          time.Duration   `json:"max_life"`
-		MaxRenewableLife time.Duration   `json:"max_renewable_life"`
+		MaxLife          admin.Duration  `json:"max_life"`
+		MaxRenewableLife admin.Duration  `json:"max_renewable_life"`
 		PasswordExpires  time.Time       `json:"password_expires"`
 		Policy           string          `json:"policy"`
 	}
@@ -179,7 +181,7 @@ func TestMITDumpImportExport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !carol.Attributes["disallow_forwardable"] || carol.MaxLife != 2*time.Hour || carol.MaxRenewableLife != 72*time.Hour {
+	if !carol.Attributes["disallow_forwardable"] || carol.MaxLife != admin.Duration(2*time.Hour) || carol.MaxRenewableLife != admin.Duration(72*time.Hour) {
 		t.Errorf("carol: %+v", carol)
 	}
 	if dave.PasswordExpires.Year() != 2020 {

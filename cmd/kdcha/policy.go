@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/kdc/db"
 )
 
@@ -94,7 +95,7 @@ func policyGet() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), p)
+				return printJSON(cmd.OutOrStdout(), admin.PolicyToJSON(p))
 			}
 			printPolicy(cmd.OutOrStdout(), p)
 			return nil

@@ -66,8 +66,8 @@ func principalAdd() *cobra.Command {
 	f.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file (- for stdin)")
 	f.BoolVar(&randomKey, "random-key", false, "random keys (service and keytab principals)")
 	f.BoolVar(&req.NoPreauth, "no-preauth", false, "do not require pre-authentication")
-	f.DurationVar(&req.MaxLife, "max-life", 0, "cap ticket lifetime for this principal (0 = realm limit)")
-	f.DurationVar(&req.MaxRenewableLife, "max-renewable-life", 0, "cap renewable lifetime (0 = realm limit)")
+	f.DurationVar((*time.Duration)(&req.MaxLife), "max-life", 0, "cap ticket lifetime for this principal (0 = realm limit)")
+	f.DurationVar((*time.Duration)(&req.MaxRenewableLife), "max-renewable-life", 0, "cap renewable lifetime (0 = realm limit)")
 	f.StringSliceVar(&req.Aliases, "alias", nil, "another name of this principal (repeatable)")
 	f.StringVar(&req.Policy, "policy", "", "password policy (default: the realm default policy)")
 	f.StringVar(&keysFile, "keys-from-keytab", "", "take the keys (and kvno) from this existing keytab of the service, so it need not be re-issued")
@@ -171,10 +171,10 @@ func principalModify() *cobra.Command {
 				}
 			}
 			if f.Changed("max-life") {
-				req.MaxLife = &maxLife
+				req.MaxLife = (*admin.Duration)(&maxLife)
 			}
 			if f.Changed("max-renewable-life") {
-				req.MaxRenewableLife = &maxRenew
+				req.MaxRenewableLife = (*admin.Duration)(&maxRenew)
 			}
 			if err := setWhen(f, "expires", expires, &req.Expires); err != nil {
 				return err
@@ -329,8 +329,8 @@ func printPrincipal(w io.Writer, p admin.PrincipalInfo) {
 	row("Proxiable", !a.DisallowProxiable)
 	row("Service", !a.DisallowService)
 	row("May set passwords", a.MaySetPasswords)
-	row("Max life", lifeString(p.MaxLife))
-	row("Max renewable life", lifeString(p.MaxRenewableLife))
+	row("Max life", lifeString(time.Duration(p.MaxLife)))
+	row("Max renewable life", lifeString(time.Duration(p.MaxRenewableLife)))
 	row("Expires", whenString(p.Expires))
 	row("Password policy", policyString(p.Policy))
 	row("Password changed", whenString(p.PasswordChanged))
