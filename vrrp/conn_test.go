@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 )
 
 // listenIn opens an IPv4 Conn inside a namespace and closes it at the end.

@@ -50,7 +50,7 @@
 // FuzzUnmarshal checks decoding never panics and round-trips; a test has
 // Wireshark's dissector (Debian package tshark, skipped if absent) check
 // the packets kdcha encodes. The edge is tested as root in network
-// namespaces (vrrp/internal/netnstest; skipped otherwise): sockets, two
+// namespaces (internal/netnstest; skipped otherwise): sockets, two
 // kdcha nodes failing over, and interop with a real keepalived (Debian
 // package keepalived, skipped if absent) over v2, v3, v3 unicast and
 // v3/IPv6, a keepalived with auth_type PASS, a third host forging adverts

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 	"github.com/kdcha/kdcha/vrrp/vip"
 )
 

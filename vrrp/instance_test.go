@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

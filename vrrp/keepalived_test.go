@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 )
 
 // syncBuffer collects a process's output from its copying goroutine.

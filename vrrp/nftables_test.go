@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 )
 
 // nftSnippet is the ready nftables rule set shipped for VRRP; its sample

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 )
 
 // timedTransport records the longest gap between two adverts received.

@@ -27,6 +27,6 @@
 // Testing: the ARP frame is compared byte for byte with keepalived's
 // capture (testdata/garp_takeover.pcap) and the NA with hand-built bytes;
 // the Manager is tested as root in network namespaces
-// (vrrp/internal/netnstest), with a peer namespace capturing the GARPs and
+// (internal/netnstest), with a peer namespace capturing the GARPs and
 // NAs; those tests skip when not root.
 package vip

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/ipv6"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kdcha/kdcha/vrrp/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/netnstest"
 )
 
 // vethWith makes a namespace with interface eth0, up, with the given
