@@ -1,5 +1,5 @@
 // Package netnstest builds throw-away network topologies in Linux network
-// namespaces for the edge tests of vrrp and vrrp/vip: a LAN is a bridge in
+// namespaces for edge and end-to-end tests (vrrp, vrrp/vip, scenarios): a LAN is a bridge in
 // its own namespace with one veth-connected namespace per node, addressed
 // from 192.0.2.0/24. Everything is removed by t.Cleanup, and nothing is
 // connected to the host's own network.
