@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -46,24 +45,9 @@ func infoOf(p *db.Principal) PrincipalInfo {
 		Policy:           p.Policy,
 	}
 	for _, k := range p.Keys {
-		info.EncTypes = append(info.EncTypes, encTypeName(k.EType))
+		info.EncTypes = append(info.EncTypes, db.EncTypeName(k.EType))
 	}
 	return info
-}
-
-// encTypeNames are the MIT names of the enctypes kdcha makes keys for.
-var encTypeNames = map[int32]string{
-	17: "aes128-cts-hmac-sha1-96",
-	18: "aes256-cts-hmac-sha1-96",
-	19: "aes128-cts-hmac-sha256-128",
-	20: "aes256-cts-hmac-sha384-192",
-}
-
-func encTypeName(e int32) string {
-	if n, ok := encTypeNames[e]; ok {
-		return n
-	}
-	return "enctype-" + strconv.Itoa(int(e))
 }
 
 // AddRequest creates a principal. Exactly one of Password and RandomKey.

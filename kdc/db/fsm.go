@@ -37,6 +37,8 @@ type record struct {
 	// History hashes the keys of earlier passwords (pwhistory.go).
 	PasswordChanged time.Time   `json:"password_changed,omitzero"`
 	History         [][]keyHash `json:"history,omitempty"`
+	// EncTypes is the principal's enctype set (Principal.EncTypes).
+	EncTypes []int32 `json:"enctypes,omitempty"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -510,6 +512,18 @@ func (f *fsm) setLimits(rec *record, c *command) error {
 		}
 		rec.Policy = *c.Policy
 	}
+	if c.EncTypes != nil {
+		// An empty set goes back to the realm's.
+		if len(*c.EncTypes) > 0 {
+			if err := validateEncTypes(*c.EncTypes); err != nil {
+				return err
+			}
+		}
+		rec.EncTypes = slices.Clone(*c.EncTypes)
+		if len(rec.EncTypes) == 0 {
+			rec.EncTypes = nil
+		}
+	}
 	return nil
 }
 
@@ -557,6 +571,7 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		PasswordExpires:  rec.PasswordExpires,
 		Policy:           rec.Policy,
 		PasswordChanged:  rec.PasswordChanged,
+		EncTypes:         slices.Clone(rec.EncTypes),
 	}, nil
 }
 

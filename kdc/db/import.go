@@ -170,15 +170,15 @@ func importKeys(name string, keys []Key) (uint32, []plainKey, error) {
 	kvno := keys[0].KVNO
 	out := make([]plainKey, 0, len(keys))
 	for _, k := range keys {
-		info, ok := supportedEncTypes[k.EType]
-		if !ok {
-			return 0, nil, fmt.Errorf("import %s: %w: %d", name, ErrUnsupportedEncType, k.EType)
+		size, err := keyBytes(k.EType)
+		if err != nil {
+			return 0, nil, fmt.Errorf("import %s: %w", name, err)
 		}
 		if k.KVNO == 0 || k.KVNO != kvno {
 			return 0, nil, fmt.Errorf("import %s: %w: keys of kvno %d and %d in one set", name, ErrInvalid, kvno, k.KVNO)
 		}
-		if len(k.Value) != info.keyBytes {
-			return 0, nil, fmt.Errorf("import %s: %w: %s key of %d bytes", name, ErrInvalid, info.name, len(k.Value))
+		if len(k.Value) != size {
+			return 0, nil, fmt.Errorf("import %s: %w: %s key of %d bytes", name, ErrInvalid, EncTypeName(k.EType), len(k.Value))
 		}
 		out = append(out, plainKey{etype: k.EType, salt: k.Salt, value: k.Value})
 	}
