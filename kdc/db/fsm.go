@@ -276,6 +276,9 @@ func (f *fsm) modify(c *command) (*Principal, error) {
 	if err := f.setLimits(&rec, c); err != nil {
 		return nil, err
 	}
+	if c.Policy != nil && c.PasswordExpires == nil {
+		followPolicy(&rec, f.st.policies)
+	}
 	if c.Aliases != nil {
 		if err := f.checkAliases(c.Name, *c.Aliases); err != nil {
 			return nil, err
