@@ -39,6 +39,9 @@ type ImportPrincipal struct {
 	PasswordExpires  time.Time
 	// Policy names a policy of the request or of the database.
 	Policy string
+	// PasswordChanged is when the password was last set (zero: unknown),
+	// from which a policy's max life counts.
+	PasswordChanged time.Time
 }
 
 // ImportRequest is one import run.
@@ -147,6 +150,9 @@ func (d *DB) importRecord(ip ImportPrincipal) (*record, error) {
 	}
 	if ip.PasswordExpires.IsZero() {
 		rec.PasswordExpires = time.Time{}
+	}
+	if !ip.PasswordChanged.IsZero() {
+		rec.PasswordChanged = ip.PasswordChanged.UTC()
 	}
 	if len(ip.PreviousKeys) > 0 {
 		pkvno, pkeys, err := importKeys(name, ip.PreviousKeys)
@@ -286,6 +292,11 @@ func (f *fsm) checkImported(r *record, in *importData, policies map[string]Passw
 	}
 	if r.MaxLife < 0 || r.MaxRenewableLife < 0 {
 		return nil, nil, fmt.Errorf("%w: negative lifetime", ErrInvalid)
+	}
+	if r.EncTypes != nil {
+		if err := validateEncTypes(r.EncTypes); err != nil {
+			return nil, nil, err
+		}
 	}
 	if _, ok := policies[r.Policy]; r.Policy != "" && !ok {
 		return nil, nil, fmt.Errorf("%w: policy %s does not exist", ErrInvalid, r.Policy)
