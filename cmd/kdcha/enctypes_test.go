@@ -14,9 +14,10 @@ var keysLine = regexp.MustCompile(`\nEnctypes:\s+aes256-cts-hmac-sha384-192, aes
 
 // TestMITPrincipalEncTypes: a principal made with --enctypes gets keys of
 // those enctypes only, MIT kinit uses them, and a password change keeps
-// the set; DES/3DES/RC4 are refused with the reason.
+// the set (admin set-password and MIT kpasswd alike); DES/3DES/RC4 are
+// refused with the reason.
 func TestMITPrincipalEncTypes(t *testing.T) {
-	requireMIT(t)
+	requireMITKpasswd(t)
 	n := startDev(t, nil)
 	const pw = "Sha2-Only-Passphrase-1"
 	n.must(pw+"\n", kdchaBin, "principal", "add", "sha2user", "--password-file", "-", "--enctypes", sha2EncTypes)
@@ -52,6 +53,18 @@ func TestMITPrincipalEncTypes(t *testing.T) {
 	}
 	if out := kinitTrace(pw2); !selected.MatchString(out) {
 		t.Fatalf("kinit after the password change did not use the SHA-2 key:\n%s", out)
+	}
+
+	// So does a change by the user through MIT kpasswd.
+	const pw3 = "Sha2-Only-Passphrase-3"
+	if out := n.must(pw2+"\n"+pw3+"\n"+pw3+"\n", "kpasswd", "sha2user"); !strings.Contains(out, "Password changed") {
+		t.Fatalf("kpasswd:\n%s", out)
+	}
+	if out := n.kdcha("principal", "get", "sha2user"); !regexp.MustCompile(`Key version:\s+3\n`).MatchString(out) || !keysLine.MatchString(out) {
+		t.Fatalf("after kpasswd:\n%s", out)
+	}
+	if out := kinitTrace(pw3); !selected.MatchString(out) {
+		t.Fatalf("kinit after kpasswd did not use the SHA-2 key:\n%s", out)
 	}
 
 	for _, weak := range []string{"rc4-hmac", "des3-cbc-sha1", "des-cbc-crc"} {
