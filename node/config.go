@@ -18,6 +18,7 @@ import (
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
+	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/notify"
 	"github.com/kdcha/kdcha/vrrp"
 )
@@ -100,24 +101,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// encTypeIDs maps the MIT enctype names a config may use to their numbers.
-var encTypeIDs = map[string]int32{
-	"aes128-cts-hmac-sha1-96":    17,
-	"aes256-cts-hmac-sha1-96":    18,
-	"aes128-cts-hmac-sha256-128": 19,
-	"aes256-cts-hmac-sha384-192": 20,
-}
-
+// parseEncTypes reads the configured enctype names (db.ParseEncTypes is
+// their one table); an empty list means the database default.
 func parseEncTypes(names []string) ([]int32, error) {
-	var out []int32
-	for _, n := range names {
-		id, ok := encTypeIDs[strings.ToLower(n)]
-		if !ok {
-			return nil, fmt.Errorf("unsupported enctype %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", n)
-		}
-		out = append(out, id)
+	if len(names) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	return db.ParseEncTypes(names)
 }
 
 // Validate checks every section and returns all problems at once, each
