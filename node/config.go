@@ -28,6 +28,10 @@ import (
 type Config struct {
 	// Realm is the Kerberos realm the node serves. Required.
 	Realm string `yaml:"realm"`
+	// Mode is kdc (default: the embedded KDC and its replicated database)
+	// or keepalived (VRRP and health checks in front of an external KDC;
+	// see mode.go).
+	Mode Mode `yaml:"mode"`
 	// Node is this host's identity and local paths.
 	Node NodeConfig `yaml:"node"`
 	// Database configures the principal database.
@@ -46,6 +50,10 @@ type Config struct {
 	Health health.Config `yaml:"health"`
 	// Notify sends VRRP transitions to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
+
+	// unusedFileKeys are the keys of the file that mode keepalived does
+	// not use (see validateMode); set by LoadConfig.
+	unusedFileKeys []string
 }
 
 // DefaultAdminSocket is where a production node serves its admin API.
@@ -94,6 +102,7 @@ type MetricsConfig struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
+		Mode:    ModeKDC,
 		Node:    NodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: DefaultAdminSocket, LogLevel: "info"},
 		KDC:     kdc.DefaultConfig(),
 		Metrics: MetricsConfig{Listen: "127.0.0.1:9188"},
@@ -153,12 +162,18 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
 	c.Health.ApplyDefaults()
-	if c.Clustered() {
+	errs = append(errs, c.validateMode()...)
+	// A node without a KDC reports those sections as unused instead.
+	sections := []interface{ Validate() error }{c.VRRP, &c.Health, c.Notify}
+	if c.Mode.embedsKDC() {
+		sections = append([]interface{ Validate() error }{c.KDC}, sections...)
+	}
+	if c.Clustered() && c.Mode.embedsKDC() {
 		if err := c.Cluster.WithDefaults().Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, v := range []interface{ Validate() error }{c.KDC, c.VRRP, &c.Health, c.Notify} {
+	for _, v := range sections {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -184,6 +199,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg.unusedFileKeys = unusedKeys(&root)
 	if err := cfg.Validate(); err != nil {
 		var lines []string
 		for _, e := range flatten(err) {
