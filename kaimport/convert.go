@@ -77,6 +77,10 @@ func Convert(c *kaconf.Config, o Options) (*Result, error) {
 		}
 	}
 	r.checks(c, o)
+	r.weightTies(c)
+	if len(r.Health.Checks) == 0 {
+		r.Notes = append(r.Notes, "no vrrp_script was converted: nothing lowers this node's priority when its KDC fails; add a kinit check (health.checks, type kinit, with a principal and keytab)")
+	}
 	for _, sg := range c.SyncGroups {
 		r.skip(sg.Pos, "vrrp_sync_group "+sg.Name, fmt.Sprintf("kdcha instances fail over independently: %s are converted as separate instances and may end up MASTER on different nodes", strings.Join(sg.Group, ", ")))
 		for _, cmd := range []*kaconf.Command{sg.Notify.Notify, sg.Notify.Master, sg.Notify.Backup, sg.Notify.Fault, sg.Notify.Stop} {

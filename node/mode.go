@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,8 +45,7 @@ func (m Mode) readinessConditions() []string {
 
 // validateMode checks the mode and, for mode keepalived, reports every key
 // that would be silently ignored (they configure the KDC, the database or
-// the cluster the node does not run) and a missing health check (without
-// one, nothing ever moves the VIP away from a failed KDC).
+// the cluster the node does not run).
 func (c *Config) validateMode() []error {
 	switch c.Mode {
 	case "", ModeKDC:
@@ -75,9 +73,6 @@ func (c *Config) validateMode() []error {
 	var errs []error
 	for _, k := range keys {
 		errs = append(errs, fmt.Errorf("%s: not used in mode %s (no embedded KDC, database or cluster)", k, c.Mode))
-	}
-	if len(c.Health.Checks) == 0 {
-		errs = append(errs, errors.New("health.checks: mode keepalived needs at least one check of the KDC it fronts (type kinit, with its principal and keytab)"))
 	}
 	return errs
 }

@@ -81,7 +81,6 @@ func TestModeValidation(t *testing.T) {
 	}{
 		{"keepalived", "realm: EXAMPLE.COM\nmode: keepalived\n" + keepalivedHealth, ""},
 		{"kdc listen empty in keepalived", "realm: EXAMPLE.COM\nmode: keepalived\nkdc:\n  listen: []\n" + keepalivedHealth, "line 4: kdc.listen: not used in mode keepalived"},
-		{"no checks", "realm: EXAMPLE.COM\nmode: keepalived\n", "health.checks: mode keepalived needs at least one check"},
 		{"unknown mode", "realm: EXAMPLE.COM\nmode: lb\n", `line 2: mode: "lb" must be kdc or keepalived`},
 		{"data dir", "realm: EXAMPLE.COM\nmode: keepalived\nnode:\n  data_dir: /srv/kdcha\n" + keepalivedHealth, "line 4: node.data_dir: not used in mode keepalived"},
 	}
