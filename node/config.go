@@ -45,8 +45,9 @@ type Config struct {
 	Cluster cluster.Config `yaml:"cluster"`
 	// VRRP are the virtual routers that move the VIP (keepalived-compatible).
 	VRRP vrrp.Config `yaml:"vrrp"`
-	// Health are the checks that set the VRRP priority. The agent always
-	// adds a kinit probe of its own KDC unless a kinit check is configured.
+	// Health are the checks that set the VRRP priority. In mode kdc the
+	// agent adds a kinit probe of its own KDC unless a kinit check is
+	// configured; in mode keepalived these checks alone count.
 	Health health.Config `yaml:"health"`
 	// Notify sends VRRP transitions to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`

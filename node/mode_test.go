@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/kdcha/kdcha/admin"
 	"github.com/kdcha/kdcha/internal/readiness"
 )
@@ -186,10 +188,45 @@ health:
 	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, "mode keepalived") {
 		t.Errorf("principal list: %v, want 404 naming mode keepalived", err)
 	}
+	// A reload may change the checks (built without a probe of its own)
+	// but not the mode.
+	next := *cfg
+	next.Health.Checks = append(slices.Clone(cfg.Health.Checks), cfg.Health.Checks[0])
+	next.Health.Checks[1].Name = "second"
+	if err := n.Reload(ctx, &next); err != nil {
+		t.Errorf("reload of the checks: %v", err)
+	}
+	if err := c.NodeStatus(ctx, &st); err != nil || st.Health == nil || len(st.Health.Checks) != 2 {
+		t.Errorf("after the reload: health %+v (%v), want 2 checks", st.Health, err)
+	}
+	kdcMode := next
+	kdcMode.Mode = ModeKDC
+	if err := n.Reload(ctx, &kdcMode); err == nil || !strings.Contains(err.Error(), "mode: changing it needs a restart") {
+		t.Errorf("reload to mode kdc: %v, want a refusal naming mode", err)
+	}
 	if err := n.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := admin.NewClient(sock).NodeStatus(context.Background(), &st); err == nil {
 		t.Error("admin socket still answers after stop")
 	}
+}
+
+// FuzzUnusedKeys: any YAML document is walked without panic, and every key
+// reported is under a section or key mode keepalived does not use.
+func FuzzUnusedKeys(f *testing.F) {
+	f.Add("kdc:\n  listen: []\nnode:\n  data_dir: /x\n")
+	f.Add("cluster: 3\ndatabase: [a]\nnode: {fault_injection: true}\n")
+	f.Add("- a\n- b\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		var root yaml.Node
+		if yaml.Unmarshal([]byte(doc), &root) != nil {
+			return
+		}
+		for _, k := range unusedKeys(&root) {
+			if !slices.ContainsFunc(keepalivedUnused, func(p string) bool { return k == p || strings.HasPrefix(k, p+".") }) {
+				t.Fatalf("reported %q, not under %q", k, keepalivedUnused)
+			}
+		}
+	})
 }
