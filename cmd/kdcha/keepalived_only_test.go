@@ -218,7 +218,7 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 	start := time.Now()
 	kd.start(t)
 	ka.start(t)
-	took := l.waitSoleHolder(wait, kdPeer, kdPeer, kaPeer)
+	l.waitSoleHolder(wait, kdPeer, kdPeer, kaPeer)
 	t.Logf("start: kdcha (mode keepalived) holds the VIP %v after its start", time.Since(start).Round(time.Millisecond))
 	if err := kaOnlyKinit(l); err != nil {
 		t.Fatalf("kdcha holds the VIP: %v", err)
@@ -237,7 +237,7 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 
 	// kdcha's MIT KDC hangs: its kinit check fails, 150 - 60 < 100.
 	kdKDC.signal(t, syscall.SIGSTOP)
-	took = l.waitSoleHolder(wait, kaPeer, kdPeer, kaPeer)
+	took := l.waitSoleHolder(wait, kaPeer, kdPeer, kaPeer)
 	t.Logf("hung krb5kdc on kdcha's host (SIGSTOP): keepalived holds the VIP after %v", took.Round(time.Millisecond))
 	if err := kaOnlyKinit(l); err != nil {
 		t.Fatalf("keepalived holds the VIP: %v", err)
