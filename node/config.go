@@ -164,17 +164,7 @@ func (c *Config) Validate() error {
 	}
 	c.Health.ApplyDefaults()
 	errs = append(errs, c.validateMode()...)
-	// A node without a KDC reports those sections as unused instead.
-	sections := []interface{ Validate() error }{c.VRRP, &c.Health, c.Notify}
-	if c.Mode.embedsKDC() {
-		sections = append([]interface{ Validate() error }{c.KDC}, sections...)
-	}
-	if c.Clustered() && c.Mode.embedsKDC() {
-		if err := c.Cluster.WithDefaults().Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, v := range sections {
+	for _, v := range c.modeSections() {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -77,6 +77,20 @@ func (c *Config) validateMode() []error {
 	return errs
 }
 
+// modeSections are the sections whose own validation applies in c's mode:
+// without an embedded KDC the KDC and cluster sections are reported as
+// unused instead (validateMode).
+func (c *Config) modeSections() []interface{ Validate() error } {
+	var out []interface{ Validate() error }
+	if c.Mode.embedsKDC() {
+		out = append(out, c.KDC)
+		if c.Clustered() {
+			out = append(out, c.Cluster.WithDefaults())
+		}
+	}
+	return append(out, c.VRRP, &c.Health, c.Notify)
+}
+
 // keepalivedUnused are the sections and keys that mean nothing without an
 // embedded KDC: their keys in a file are reported even at their default
 // value.
