@@ -23,6 +23,11 @@ type Options struct {
 	// health.DefaultKDC (the KDC on this host, which is what a check script
 	// run by keepalived on the KDC host normally asks).
 	KDC string
+	// Peers are the keepalived configurations of the other nodes: the
+	// priorities of their instances of the same virtual routers (VRID)
+	// are the backups' priorities the weight tie warning compares with.
+	// Without them, this file's other instances stand in (a mirrored pair).
+	Peers []*kaconf.Config
 }
 
 // Result is a converted configuration.
@@ -77,7 +82,7 @@ func Convert(c *kaconf.Config, o Options) (*Result, error) {
 		}
 	}
 	r.checks(c, o)
-	r.weightTies(c)
+	r.weightTies(c, o)
 	if len(r.Health.Checks) == 0 {
 		r.Notes = append(r.Notes, "no vrrp_script was converted: nothing lowers this node's priority when its KDC fails; add a kinit check (health.checks, type kinit, with a principal and keytab)")
 	}

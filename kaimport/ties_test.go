@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kdcha/kdcha/kaconf"
 )
 
 // TestWeightTies: a check whose weight takes the master exactly to the
@@ -88,5 +90,56 @@ func TestConvertNoChecksNote(t *testing.T) {
 	r := convertFile(t, path, Options{Realm: "EXAMPLE.COM"})
 	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "no vrrp_script was converted") {
 		t.Errorf("notes %q, want the missing check", r.Notes)
+	}
+}
+
+// TestWeightTiesPeers: with the peers' configurations, the backup's
+// priority is theirs for the same VRID, even in a file with one instance.
+func TestWeightTiesPeers(t *testing.T) {
+	const self = "vrrp_script chk {\n script \"/usr/bin/kinit -kt /etc/k.keytab probe@EXAMPLE.COM\"\n weight -50\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n virtual_ipaddress {\n  192.0.2.10/24\n }\n track_script {\n  chk\n }\n}\n"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, []byte(self), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kaconf.Parse(path, kaconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, peer string
+		want       string // "" no tie note
+	}{
+		{"no peer", "", ""},
+		{"peer of the same VRID", "vrrp_instance VI_X {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n", "a tie with the backup's priority 100 (vrrp_instance VI_X, " + filepath.Join(dir, "peer-of-the-same-VRID.conf") + ":1)"},
+		{"peer of another VRID", "vrrp_instance VI_X {\n interface eth0\n virtual_router_id 52\n priority 100\n virtual_ipaddress {\n  192.0.2.11/24\n }\n}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o Options
+			if tc.peer != "" {
+				pp := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".conf")
+				if err := os.WriteFile(pp, []byte(tc.peer), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				pc, err := kaconf.Parse(pp, kaconf.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Peers = []*kaconf.Config{pc}
+			}
+			r, err := Convert(c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ties []string
+			for _, n := range r.Notes {
+				if strings.Contains(n, "a tie with") {
+					ties = append(ties, n)
+				}
+			}
+			if tc.want == "" && len(ties) > 0 || tc.want != "" && (len(ties) != 1 || !strings.Contains(ties[0], tc.want) || !strings.HasPrefix(ties[0], path+":13:")) {
+				t.Errorf("tie notes %q, want %q at %s:13", ties, tc.want, path)
+			}
+		})
 	}
 }

@@ -97,9 +97,8 @@ func (h *mitHost) signal(t *testing.T, sig syscall.Signal) {
 }
 
 // seedStyleKeepalived is a keepalived.conf like the seed's (one VIP,
-// unicast, a `kinit -kt` check behind env KRB5_CONFIG), with a weight
-// that does fail over: 150 - 60 = 90 < 100.
-func seedStyleKeepalived(routerID, src, peer string, priority int, krb5conf, keytab, principal, ccache string) string {
+// unicast, a `kinit -kt` check behind env KRB5_CONFIG tracked with weight).
+func seedStyleKeepalived(routerID, src, peer string, priority, weight int, krb5conf, keytab, principal, ccache string) string {
 	router := ""
 	if routerID != "" {
 		router = "global_defs {\n   router_id " + routerID + "\n}\n"
@@ -125,10 +124,10 @@ vrrp_instance VI_KDC {
         %s/24
     }
     track_script {
-        chk_krb5kdc weight -60
+        chk_krb5kdc weight %d
     }
 }
-`, router, krb5conf, ccache, keytab, principal, priority, src, peer, testVIP)
+`, router, krb5conf, ccache, keytab, principal, priority, src, peer, testVIP, weight)
 }
 
 // kaOnlyKinit authenticates from the client namespace through the VIP as
@@ -147,18 +146,24 @@ func kaOnlyKinit(l *haLAN) error {
 	return nil
 }
 
-// TestKeepalivedOnlyMode runs kdcha as the keepalived of an MIT realm it
-// does not replace: two MIT krb5kdc with one database, each on its own
-// host (namespace); on one a real keepalived with a seed-style
-// `kinit -kt` check (priority 100), on the other a kdcha agent whose
-// configuration `kdcha import keepalived` converted from the mirror
-// keepalived.conf (priority 150, mode keepalived). kdcha holds the VIP and
-// its MIT KDC answers kinit through it; a hung krb5kdc (SIGSTOP) on
-// kdcha's host moves the VIP to keepalived's host and SIGCONT brings it
-// back; a planned stop of kdcha hands the VIP over. The times are logged.
-func TestKeepalivedOnlyMode(t *testing.T) {
-	requireKeepalived(t)
-	t.Parallel()
+// kaOnlyPair is the topology of the keepalived-only tests: two MIT
+// krb5kdc with one database, each on its own host (namespace); on one a
+// real keepalived with a seed-style `kinit -kt` check (priority 100), on
+// the other a kdcha agent whose configuration `kdcha import keepalived`
+// converted from the mirror keepalived.conf (priority 150, mode
+// keepalived). Both track their check with weight.
+type kaOnlyPair struct {
+	l              *haLAN
+	ka             *kaNode
+	kd             *haNode
+	kdKDC          *mitHost
+	kdDir          string
+	importReport   string
+	kdPeer, kaPeer vipPeer
+}
+
+func newKAOnlyPair(t *testing.T, weight int) *kaOnlyPair {
+	t.Helper()
 	l := newHALAN(t)
 	realm := newMITRealm(t, kaOnlyRealm)
 	const kdchaAddr, kaAddr = "192.0.2.1", "192.0.2.2"
@@ -178,13 +183,14 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ka := &kaNode{name: "keepalived", ns: kaNS, addr: kaAddr, dir: kaDir, conf: filepath.Join(kaDir, "keepalived.conf"), vrrpPID: filepath.Join(kaDir, "vrrp.pid")}
-	kaConf := seedStyleKeepalived("ka", kaAddr, kdchaAddr, 100, filepath.Join(kaKDC.dir, "krb5.conf"), keytabs["ka"], "kdc-check/ka@"+kaOnlyRealm, filepath.Join(kaDir, "ccache"))
+	kaConf := seedStyleKeepalived("ka", kaAddr, kdchaAddr, 100, weight, filepath.Join(kaKDC.dir, "krb5.conf"), keytabs["ka"], "kdc-check/ka@"+kaOnlyRealm, filepath.Join(kaDir, "ccache"))
 	if err := os.WriteFile(ka.conf, []byte(kaConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	// kdcha's host: MIT KDC, and the agent converted from the mirror
-	// keepalived.conf; only the admin socket is changed by hand.
+	// keepalived.conf (keepalived's as --peer, for the weight tie check);
+	// only the node section is added by hand.
 	kdNS := l.attach("kdchaN", kdchaAddr)
 	kdKDC := startMITHost(t, realm, kdNS)
 	kdDir := filepath.Join(l.dir, "kd")
@@ -192,13 +198,14 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	kdKeepalived := filepath.Join(kdDir, "keepalived.conf")
-	kdConf := seedStyleKeepalived("", kdchaAddr, kaAddr, 150, filepath.Join(kdKDC.dir, "krb5.conf"), keytabs["kd"], "kdc-check/kd@"+kaOnlyRealm, filepath.Join(kdDir, "ccache"))
+	kdConf := seedStyleKeepalived("", kdchaAddr, kaAddr, 150, weight, filepath.Join(kdKDC.dir, "krb5.conf"), keytabs["kd"], "kdc-check/kd@"+kaOnlyRealm, filepath.Join(kdDir, "ccache"))
 	if err := os.WriteFile(kdKeepalived, []byte(kdConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(kdDir, "kdcha.yaml")
-	if out, err := exec.Command(kdchaBin, "import", "keepalived", kdKeepalived, "-o", cfgPath).CombinedOutput(); err != nil {
-		t.Fatalf("import keepalived: %v\n%s", err, out)
+	report, err := exec.Command(kdchaBin, "import", "keepalived", kdKeepalived, "--peer", ka.conf, "-o", cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("import keepalived: %v\n%s", err, report)
 	}
 	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -212,7 +219,22 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 	}
 	kd := &haNode{name: "kd", ns: kdNS, addr: kdchaAddr, cfgPath: cfgPath}
 
-	kdPeer, kaPeer := vipPeer{"kdcha", kd.ns}, vipPeer{"keepalived", ka.ns}
+	return &kaOnlyPair{l: l, ka: ka, kd: kd, kdKDC: kdKDC, kdDir: kdDir, importReport: string(report),
+		kdPeer: vipPeer{"kdcha", kd.ns}, kaPeer: vipPeer{"keepalived", ka.ns}}
+}
+
+// TestKeepalivedOnlyMode: kdcha (mode keepalived) holds the VIP and its MIT
+// KDC answers kinit through it; a hung krb5kdc (SIGSTOP) on kdcha's host
+// moves the VIP to keepalived's host (150 - 60 < 100) and SIGCONT brings it
+// back; a planned stop of kdcha hands the VIP over. The times are logged.
+func TestKeepalivedOnlyMode(t *testing.T) {
+	requireKeepalived(t)
+	t.Parallel()
+	p := newKAOnlyPair(t, -60)
+	if strings.Contains(p.importReport, "a tie with") {
+		t.Errorf("import keepalived warned about a tie with weight -60 (150 - 60 = 90 < 100):\n%s", p.importReport)
+	}
+	l, ka, kd, kdKDC, kdDir, kdPeer, kaPeer := p.l, p.ka, p.kd, p.kdKDC, p.kdDir, p.kdPeer, p.kaPeer
 	const wait = 20 * time.Second
 
 	start := time.Now()
@@ -224,13 +246,7 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 		t.Fatalf("kdcha holds the VIP: %v", err)
 	}
 
-	cmd := exec.Command(kdchaBin, "status", "--json")
-	cmd.Env = append(os.Environ(), "KDCHA_ADMIN_SOCKET="+filepath.Join(kdDir, "admin.sock"))
-	out, err := cmd.CombinedOutput()
-	var st admin.NodeStatus
-	if err == nil {
-		err = json.Unmarshal(out, &st)
-	}
+	st, out, err := kdchaStatus(kdDir)
 	if err != nil || st.Mode != "keepalived" || st.Realm != kaOnlyRealm || len(st.KDC) != 0 || st.Health == nil || len(st.Health.Checks) != 1 || st.Health.Checks[0].Name != "chk_krb5kdc" {
 		t.Errorf("kdcha status: %v\n%s", err, out)
 	}
@@ -264,4 +280,54 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 	if logs := kd.logs.String(); strings.Contains(logs, "level=ERROR") {
 		t.Errorf("kdcha logged errors:\n%s", logs)
 	}
+}
+
+// kdchaStatus runs `kdcha status --json` against the admin socket in dir.
+func kdchaStatus(dir string) (admin.NodeStatus, []byte, error) {
+	cmd := exec.Command(kdchaBin, "status", "--json")
+	cmd.Env = append(os.Environ(), "KDCHA_ADMIN_SOCKET="+filepath.Join(dir, "admin.sock"))
+	out, err := cmd.CombinedOutput()
+	var st admin.NodeStatus
+	if err == nil {
+		err = json.Unmarshal(out, &st)
+	}
+	return st, out, err
+}
+
+// TestKeepalivedOnlyWeightTie is what the import's tie warning is about:
+// with the seed's weight -50 on priorities 150/100, a hung krb5kdc on the
+// master's host takes the master to 100, a tie with the backup, and real
+// keepalived keeps it master: the VIP stays on the hung KDC.
+func TestKeepalivedOnlyWeightTie(t *testing.T) {
+	requireKeepalived(t)
+	t.Parallel()
+	p := newKAOnlyPair(t, -50)
+	if !strings.Contains(p.importReport, "a tie with the backup's priority 100") {
+		t.Errorf("import keepalived did not warn about the tie:\n%s", p.importReport)
+	}
+	p.kd.start(t)
+	p.ka.start(t)
+	p.l.waitSoleHolder(20*time.Second, p.kdPeer, p.kdPeer, p.kaPeer)
+
+	p.kdKDC.signal(t, syscall.SIGSTOP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, out, err := kdchaStatus(p.kdDir)
+		if err == nil && st.Health != nil && st.Health.Delta == -50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kdcha's check never went down: %v\n%s", err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Twice keepalived's master down interval: long enough for any
+	// takeover keepalived would make.
+	hold := 2 * masterDown(2, 100, time.Second)
+	for end := time.Now().Add(hold); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if !nsHoldsVIP(p.kd.ns) || nsHoldsVIP(p.ka.ns) {
+			t.Fatalf("the VIP moved on a tie (kdcha holds: %v, keepalived holds: %v)", nsHoldsVIP(p.kd.ns), nsHoldsVIP(p.ka.ns))
+		}
+	}
+	t.Logf("tie (150 - 50 = 100): the VIP stayed %v on the host of the hung krb5kdc", hold)
 }
