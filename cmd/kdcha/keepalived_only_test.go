@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/internal/readiness"
 	"github.com/kdcha/kdcha/node"
 )
 
@@ -249,6 +250,19 @@ func TestKeepalivedOnlyMode(t *testing.T) {
 	st, out, err := kdchaStatus(kdDir)
 	if err != nil || st.Mode != "keepalived" || st.Realm != kaOnlyRealm || len(st.KDC) != 0 || st.Health == nil || len(st.Health.Checks) != 1 || st.Health.Checks[0].Name != "chk_krb5kdc" {
 		t.Errorf("kdcha status: %v\n%s", err, out)
+	}
+
+	// /readyz on the metrics listener (default 127.0.0.1:9188, in kdcha's
+	// namespace): ready, waiting for nothing a KDC or replica would need.
+	if _, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command("ip", "netns", "exec", kd.ns, "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9188/readyz").CombinedOutput()
+		var rep readiness.Report
+		if err == nil {
+			err = json.Unmarshal(out, &rep)
+		}
+		if err != nil || !rep.Ready || len(rep.Conditions) != 1 || rep.Conditions[0].Name != readiness.FirstHealthVerdict {
+			t.Errorf("/readyz: %v\n%s", err, out)
+		}
 	}
 
 	// kdcha's MIT KDC hangs: its kinit check fails, 150 - 60 < 100.
