@@ -29,6 +29,10 @@ import (
 type Config struct {
 	// Realm is the Kerberos realm the node serves. Required.
 	Realm string `yaml:"realm"`
+	// Mode is kdc (default: the embedded KDC and its replicated database)
+	// or keepalived (VRRP and health checks in front of an external KDC;
+	// see mode.go).
+	Mode Mode `yaml:"mode"`
 	// Node is this host's identity and local paths.
 	Node NodeConfig `yaml:"node"`
 	// Database configures the principal database.
@@ -42,11 +46,16 @@ type Config struct {
 	Cluster cluster.Config `yaml:"cluster"`
 	// VRRP are the virtual routers that move the VIP (keepalived-compatible).
 	VRRP vrrp.Config `yaml:"vrrp"`
-	// Health are the checks that set the VRRP priority. The agent always
-	// adds a kinit probe of its own KDC unless a kinit check is configured.
+	// Health are the checks that set the VRRP priority. In mode kdc the
+	// agent adds a kinit probe of its own KDC unless a kinit check is
+	// configured; in mode keepalived these checks alone count.
 	Health health.Config `yaml:"health"`
 	// Notify sends VRRP transitions to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
+
+	// unusedFileKeys are the keys of the file that mode keepalived does
+	// not use (see validateMode); set by LoadConfig.
+	unusedFileKeys []string
 }
 
 // DefaultAdminSocket is where a production node serves its admin API.
@@ -95,6 +104,7 @@ type MetricsConfig struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
+		Mode:    ModeKDC,
 		Node:    NodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: DefaultAdminSocket, LogLevel: "info"},
 		KDC:     kdc.DefaultConfig(),
 		Metrics: MetricsConfig{Listen: "127.0.0.1:9188"},
@@ -143,12 +153,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
 	c.Health.ApplyDefaults()
-	if c.Clustered() {
-		if err := c.Cluster.WithDefaults().Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, v := range []interface{ Validate() error }{c.KDC, c.VRRP, &c.Health, c.Notify} {
+	errs = append(errs, c.validateMode()...)
+	for _, v := range c.modeSections() {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -174,6 +180,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg.unusedFileKeys = unusedKeys(&root)
 	if err := cfg.Validate(); err != nil {
 		var lines []string
 		for _, e := range flatten(err) {
