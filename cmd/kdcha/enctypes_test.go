@@ -67,6 +67,20 @@ func TestMITPrincipalEncTypes(t *testing.T) {
 		t.Fatalf("kinit after kpasswd did not use the SHA-2 key:\n%s", out)
 	}
 
+	// modify changes the set for the next rekey; "" goes back to the
+	// realm's.
+	n.kdcha("principal", "modify", "HTTP/sha2.example.com", "--enctypes", "aes128-sha2")
+	n.kdcha("principal", "rekey", "HTTP/sha2.example.com")
+	if out := n.kdcha("principal", "get", "HTTP/sha2.example.com"); !regexp.MustCompile(`\nEnctypes:\s+aes128-cts-hmac-sha256-128\n`).MatchString(out) {
+		t.Fatalf("after modify --enctypes aes128-sha2 and rekey:\n%s", out)
+	}
+	n.kdcha("principal", "modify", "HTTP/sha2.example.com", "--enctypes", "")
+	n.kdcha("principal", "rekey", "HTTP/sha2.example.com")
+	if out := n.kdcha("principal", "get", "HTTP/sha2.example.com"); !regexp.MustCompile(`\nEnctypes:\s+aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96\n`).MatchString(out) ||
+		strings.Contains(out, "Enctypes of new keys") {
+		t.Fatalf("after modify --enctypes \"\" and rekey:\n%s", out)
+	}
+
 	for _, weak := range []string{"rc4-hmac", "des3-cbc-sha1", "des-cbc-crc"} {
 		out, err := n.run("", kdchaBin, "principal", "add", "weak", "--random-key", "--enctypes", weak)
 		if err == nil || !strings.Contains(out, "DES, 3DES and RC4 are broken and kdcha refuses them") {
