@@ -122,8 +122,6 @@ func (d *DB) SetRealmSettings(ctx context.Context, c RealmSettingsChange) (Realm
 		return RealmSettings{}, err
 	}
 	s, _ := d.RealmSettings()
-	d.log.Info("realm settings changed", "max_life", s.MaxLife, "max_renewable_life", s.MaxRenewableLife,
-		"lockout_max_failures", s.LockoutMaxFailures, "lockout_window", s.LockoutWindow, "lockout_duration", s.LockoutDuration)
 	return s, nil
 }
 
