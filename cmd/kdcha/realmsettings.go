@@ -54,8 +54,8 @@ func realmSettingsShow() *cobra.Command {
 func realmSettingsSet() *cobra.Command {
 	var (
 		maxLife, maxRenew, window, lockFor days
-		failures                          int
-		asJSON                            bool
+		failures                           int
+		asJSON                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "set [--max-life D] [--max-renewable-life D] [--lockout-max-failures N] [--lockout-window D] [--lockout-duration D]",
