@@ -108,3 +108,18 @@ func (c *Client) SetRealmSettings(ctx context.Context, ch RealmSettingsChange) (
 	var out RealmSettingsJSON
 	return out, c.do(ctx, http.MethodPatch, "/v1/realm/settings", nil, ch, &out)
 }
+
+// SettingConflict is a key of a node's configuration file that sets a
+// realm setting to another value than the realm's, which applies.
+type SettingConflict struct {
+	// Key is the configuration key ("kdc.max_life").
+	Key string `json:"key"`
+	// Config is the file's value, Realm the one that applies.
+	Config string `json:"config"`
+	Realm  string `json:"realm"`
+}
+
+// String is "kdc.max_life: 8h0m0s in the file, 10h0m0s in the realm".
+func (c SettingConflict) String() string {
+	return c.Key + ": " + c.Config + " in the file, " + c.Realm + " in the realm"
+}

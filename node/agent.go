@@ -117,6 +117,7 @@ func startMemberWork(m *Member) *memberWork {
 		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.MoveCAKey)
 	})
 	w.wg.Go(func() { ensureChangePW(ctx, m.db, m.log) })
+	w.wg.Go(func() { watchRealmSettings(ctx, m) })
 	return w
 }
 

@@ -46,6 +46,10 @@ type Config struct {
 	Health health.Config `yaml:"health"`
 	// Notify sends VRRP transitions to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
+
+	// realmKeys are the realm setting keys the file sets explicitly
+	// (realmsettings.go).
+	realmKeys []string
 }
 
 // DefaultAdminSocket is where a production node serves its admin API.
@@ -195,6 +199,7 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config %s:\n  %s", path, strings.Join(lines, "\n  "))
 	}
+	cfg.realmKeys = presentRealmSettingKeys(&root)
 	return &cfg, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/node"
 )
 
 // realmSettings is `kdcha realm settings show|set`: the realm-wide KDC
@@ -149,3 +151,19 @@ func (d *days) String() string { return time.Duration(*d).String() }
 
 // Type implements pflag.Value.
 func (d *days) Type() string { return "duration" }
+
+// reportRealmSettingConflicts is check-config's comparison of the file
+// with the realm settings of the node running on it (through its admin
+// socket, if one answers): keys that disagree are warnings, not errors,
+// since the node starts and applies the realm's values.
+func reportRealmSettingConflicts(cmd *cobra.Command, path string, cfg *node.Config) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+	defer cancel()
+	s, err := admin.NewClient(cfg.Node.AdminSocket).RealmSettings(ctx)
+	if err != nil || !s.Stored {
+		return // no node running here (yet), or a realm still to be seeded
+	}
+	for _, c := range cfg.RealmSettingConflicts(s.Settings()) {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: warning: %s; the realm's applies (kdcha realm settings set, or remove the key)\n", path, c)
+	}
+}
