@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nodeEventLog is the file n's notify.node script appends its arguments
+// to, one event per line.
+func (n *clusterNode) nodeEventLog() string { return filepath.Join(n.dir, "node-events.log") }
+
+// nodeEvents returns the lines of n's node script log with the prefix.
+func (n *clusterNode) nodeEvents(t *testing.T, prefix string) []string {
+	t.Helper()
+	b, err := os.ReadFile(n.nodeEventLog())
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// leaderOf is the Raft leader n follows ("" if none).
+func (n *clusterNode) leaderOf(t *testing.T) string {
+	t.Helper()
+	return n.status(t).Self.LeaderID
+}
+
+// TestNodeEventsCluster: on a 3-node cluster with a notify.node script,
+// stopping the leader gives each survivor exactly one LEADER CHANGED
+// naming the new leader (and no quorum event: an election is not a loss);
+// stopping a second node gives the last one QUORUM LOST after the grace,
+// and restarting one gives it QUORUM RESTORED.
+func TestNodeEventsCluster(t *testing.T) {
+	root := t.TempDir()
+	script := filepath.Join(root, "node-event.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nlog=$1; shift\necho \"$*|$KDCHA_TYPE|$KDCHA_PREVIOUS_LEADER\" >> \"$log\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*clusterNode
+	for _, name := range []string{"n1", "n2", "n3"} {
+		n := newClusterNode(t, root, name)
+		f, err := os.OpenFile(n.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "notify:\n  node: %s %s\n", script, n.nodeEventLog())
+		f.Close()
+		nodes = append(nodes, n)
+	}
+	first := nodes[0]
+	first.must(t, "", "cluster", "init", "--config", first.cfgPath)
+	first.start(t)
+	for _, n := range nodes[1:] {
+		token := strings.TrimSpace(first.must(t, "", "cluster", "token", "--config", first.cfgPath))
+		n.must(t, "", "cluster", "join", first.clusterAddr, "--token", token, "--config", n.cfgPath)
+		n.start(t)
+	}
+	waitVoters(t, first, 3)
+
+	old := first.leaderOf(t)
+	var leader *clusterNode
+	var survivors []*clusterNode
+	for _, n := range nodes {
+		if n.name == old {
+			leader = n
+		} else {
+			survivors = append(survivors, n)
+		}
+	}
+	if leader == nil {
+		t.Fatalf("leader %q is none of the nodes", old)
+	}
+	// Baseline: nothing changed since the nodes started.
+	for _, n := range nodes {
+		if evs := n.nodeEvents(t, "LEADER"); len(evs) != 0 {
+			t.Fatalf("%s reported leader changes before any: %q", n.name, evs)
+		}
+	}
+	leader.signal(syscall.SIGTERM)
+	var newLeader string
+	waitFor(t, "a new leader", func() bool {
+		newLeader = survivors[0].leaderOf(t)
+		return newLeader != "" && newLeader != old && survivors[1].leaderOf(t) == newLeader
+	})
+	want := "LEADER " + newLeader + " CHANGED "
+	for _, n := range survivors {
+		waitFor(t, n.name+"'s LEADER CHANGED", func() bool { return len(n.nodeEvents(t, "LEADER")) > 0 })
+	}
+	// Longer than a poll and an election: a second event would show.
+	time.Sleep(2 * time.Second)
+	for _, n := range survivors {
+		evs := n.nodeEvents(t, "LEADER")
+		if len(evs) != 1 || evs[0] != want+n.name+"|leader|"+old {
+			t.Fatalf("%s leader events %q, want exactly [%s%s|leader|%s]", n.name, evs, want, n.name, old)
+		}
+		if q := n.nodeEvents(t, "QUORUM"); len(q) != 0 {
+			t.Fatalf("%s reported %q for an election", n.name, q)
+		}
+	}
+
+	// Two nodes gone: the last one loses quorum; one back: restored.
+	last, other := survivors[0], survivors[1]
+	other.signal(syscall.SIGTERM)
+	waitFor(t, last.name+"'s QUORUM LOST", func() bool { return len(last.nodeEvents(t, "QUORUM")) > 0 })
+	if q := last.nodeEvents(t, "QUORUM"); len(q) != 1 || q[0] != "QUORUM raft LOST "+last.name+"|quorum|" {
+		t.Fatalf("%s quorum events %q, want one LOST", last.name, q)
+	}
+	other.start(t)
+	waitFor(t, last.name+"'s QUORUM RESTORED", func() bool { return len(last.nodeEvents(t, "QUORUM")) > 1 })
+	if q := last.nodeEvents(t, "QUORUM"); len(q) != 2 || q[1] != "QUORUM raft RESTORED "+last.name+"|quorum|" {
+		t.Fatalf("%s quorum events %q, want LOST then RESTORED", last.name, q)
+	}
+}
