@@ -14,7 +14,11 @@ type Config struct {
 	// including a VIP added later; replies leave from the address the
 	// request arrived on. Default: ["0.0.0.0:88"].
 	Listen []string `yaml:"listen"`
-	// MaxLife is the realm's maximum ticket lifetime. Default 10h.
+	// MaxLife is the realm's maximum ticket lifetime. Default 10h. It,
+	// MaxRenewableLife and Lockout only seed the realm settings of the
+	// replicated database (the first node's, see db.RealmSettings); once
+	// the realm has some, the KDC applies those, and a value here that
+	// differs is reported, not used.
 	MaxLife time.Duration `yaml:"max_life"`
 	// MaxRenewableLife is the realm's maximum renewable lifetime; 0 with
 	// an explicit key disables renewable tickets. Default 168h (7 days).

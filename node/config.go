@@ -44,7 +44,8 @@ type Config struct {
 	// Health are the checks that set the VRRP priority. The agent always
 	// adds a kinit probe of its own KDC unless a kinit check is configured.
 	Health health.Config `yaml:"health"`
-	// Notify sends VRRP transitions to webhooks and scripts.
+	// Notify sends VRRP transitions and the node's own events (health,
+	// Raft leader, quorum) to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
 
 	// realmKeys are the realm setting keys the file sets explicitly
