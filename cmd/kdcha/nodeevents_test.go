@@ -36,7 +36,8 @@ func (n *clusterNode) leaderOf(t *testing.T) string {
 	return n.status(t).Self.LeaderID
 }
 
-// TestNodeEventsCluster: on a 3-node cluster with a notify.node script,
+// TestNodeEventsCluster: on a 3-node cluster with a notify.node script, a
+// health check of one node going DOWN and UP is reported by that node;
 // stopping the leader gives each survivor exactly one LEADER CHANGED
 // naming the new leader (and no quorum event: an election is not a loss);
 // stopping a second node gives the last one QUORUM LOST after the grace,
@@ -55,6 +56,8 @@ func TestNodeEventsCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "notify:\n  node: %s %s\n", script, n.nodeEventLog())
+		// A check that fails while the file "down" exists in the node's dir.
+		fmt.Fprintf(f, "health:\n  checks:\n    - {name: flag, type: script, script: [/bin/sh, -c, 'test ! -e %s/down'], interval: 200ms, rise: 1, fall: 1}\n", n.dir)
 		f.Close()
 		nodes = append(nodes, n)
 	}
@@ -67,6 +70,25 @@ func TestNodeEventsCluster(t *testing.T) {
 		n.start(t)
 	}
 	waitVoters(t, first, 3)
+
+	// A check going down and up on a node that is no VRRP master (these
+	// nodes run no VRRP at all) is reported by that node alone.
+	flagged := nodes[2]
+	down := filepath.Join(flagged.dir, "down")
+	if err := os.WriteFile(down, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "HEALTH flag DOWN", func() bool { return len(flagged.nodeEvents(t, "HEALTH flag")) > 0 })
+	os.Remove(down)
+	waitFor(t, "HEALTH flag UP", func() bool { return len(flagged.nodeEvents(t, "HEALTH flag")) > 1 })
+	if evs := flagged.nodeEvents(t, "HEALTH flag"); len(evs) != 2 || evs[0] != "HEALTH flag DOWN "+flagged.name+"|health|" || evs[1] != "HEALTH flag UP "+flagged.name+"|health|" {
+		t.Fatalf("%s health events %q, want flag DOWN then UP", flagged.name, evs)
+	}
+	for _, n := range nodes[:2] {
+		if evs := n.nodeEvents(t, "HEALTH flag"); len(evs) != 0 {
+			t.Fatalf("%s reports another node's check: %q", n.name, evs)
+		}
+	}
 
 	old := first.leaderOf(t)
 	var leader *clusterNode
