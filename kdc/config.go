@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/kdcha/kdcha/kdc/db"
 )
 
 // Config is the `kdc` section of the agent configuration.
@@ -65,10 +67,11 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	renew := 7 * 24 * time.Hour
+	// The realm settings' defaults are the database's (one home for them).
+	renew := db.DefaultRealmSettings.MaxRenewableLife
 	return Config{
 		Listen:                     []string{"0.0.0.0:88"},
-		MaxLife:                    10 * time.Hour,
+		MaxLife:                    db.DefaultRealmSettings.MaxLife,
 		MaxRenewableLife:           &renew,
 		ClockSkew:                  5 * time.Minute,
 		MaxUDPReply:                4096,

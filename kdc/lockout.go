@@ -52,8 +52,8 @@ func (c *failureCounter) paramsFor(p *db.Principal) LockoutPolicy {
 }
 
 // defaultLockoutWindow is how long a failure counts when neither the
-// configuration nor the policy says.
-const defaultLockoutWindow = 10 * time.Minute
+// configuration nor the policy says: the realm settings' default.
+var defaultLockoutWindow = db.DefaultRealmSettings.LockoutWindow
 
 // locked reports whether p is locked out at now.
 func (c *failureCounter) locked(p *db.Principal, now time.Time) bool {
