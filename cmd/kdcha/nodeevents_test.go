@@ -56,8 +56,10 @@ func TestNodeEventsCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(f, "notify:\n  node: %s %s\n", script, n.nodeEventLog())
-		// A check that fails while the file "down" exists in the node's dir.
-		fmt.Fprintf(f, "health:\n  checks:\n    - {name: flag, type: script, script: [/bin/sh, -c, 'test ! -e %s/down'], interval: 200ms, rise: 1, fall: 1}\n", n.dir)
+		// A check that fails while the file "down" exists in the node's
+		// dir; a second between runs leaves a loaded machine room to start
+		// the shell in time, so it never fails by itself.
+		fmt.Fprintf(f, "health:\n  checks:\n    - {name: flag, type: script, script: [/bin/sh, -c, 'test ! -e %s/down'], interval: 1s, timeout: 1s, rise: 1, fall: 1}\n", n.dir)
 		f.Close()
 		nodes = append(nodes, n)
 	}
