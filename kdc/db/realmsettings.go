@@ -92,6 +92,12 @@ type realmSettingsCmd struct {
 	Seed     bool                 `json:"seed,omitempty"`
 	Settings *RealmSettings       `json:"settings,omitempty"`
 	Change   *RealmSettingsChange `json:"change,omitempty"`
+	// Base is the proposer's settings when it had some: a replica without
+	// any applies Change to it instead of DefaultRealmSettings. A node that
+	// ran a build without realm settings when they were seeded rejected
+	// that entry (unknown command); the next change brings it in line with
+	// the others instead of merging into the defaults.
+	Base *RealmSettings `json:"base,omitempty"`
 }
 
 // RealmSettings returns the realm's settings, and false when no node has
@@ -111,14 +117,17 @@ func (d *DB) SetRealmSettings(ctx context.Context, c RealmSettingsChange) (Realm
 	if c.empty() {
 		return RealmSettings{}, fmt.Errorf("%w: no realm setting to change", ErrInvalid)
 	}
+	rc := &realmSettingsCmd{Change: &c}
 	cur, ok := d.RealmSettings()
-	if !ok {
+	if ok {
+		rc.Base = &cur
+	} else {
 		cur = DefaultRealmSettings
 	}
 	if err := c.on(cur).Check(); err != nil {
 		return RealmSettings{}, err
 	}
-	if err := d.proposeCluster(ctx, &command{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Change: &c}}); err != nil {
+	if err := d.proposeCluster(ctx, &command{Op: opSetRealmSettings, RealmSettings: rc}); err != nil {
 		return RealmSettings{}, err
 	}
 	s, _ := d.RealmSettings()
@@ -144,7 +153,7 @@ func (d *DB) SeedRealmSettings(ctx context.Context, s RealmSettings) (bool, erro
 // setRealmSettings applies opSetRealmSettings; f.mu is held.
 func (f *fsm) setRealmSettings(c *command) error {
 	rc := c.RealmSettings
-	if rc == nil || (rc.Settings == nil) == (rc.Change == nil) || rc.Seed != (rc.Settings != nil) {
+	if rc == nil || (rc.Settings == nil) == (rc.Change == nil) || rc.Seed != (rc.Settings != nil) || (rc.Base != nil && rc.Change == nil) {
 		return fmt.Errorf("%w: set_realm_settings needs either seed settings or a change", ErrInvalid)
 	}
 	cur := f.settings.Load()
@@ -154,6 +163,8 @@ func (f *fsm) setRealmSettings(c *command) error {
 		return fmt.Errorf("%w: realm settings already stored", ErrExists)
 	case rc.Seed:
 		next = *rc.Settings
+	case cur == nil && rc.Base != nil:
+		next = rc.Change.on(*rc.Base)
 	case cur == nil:
 		next = rc.Change.on(DefaultRealmSettings)
 	default:

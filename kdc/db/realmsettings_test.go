@@ -85,14 +85,34 @@ func TestFSMRealmSettings(t *testing.T) {
 }
 
 // TestFSMRealmSettingsChangeBeforeSeed: a change on a realm that has none
-// yet applies on top of the defaults.
+// yet applies on top of the defaults, or of the proposer's settings when
+// it names them (a replica that missed the seed: it then agrees with the
+// others again); a replica with settings applies the change to its own.
 func TestFSMRealmSettingsChangeBeforeSeed(t *testing.T) {
-	h := newHarness(t, testMasterKey(t))
+	mk := testMasterKey(t)
+	h := newHarness(t, mk)
 	h.mustApply(&command{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Change: &RealmSettingsChange{MaxLife: ptr(time.Hour)}}})
 	want := DefaultRealmSettings
 	want.MaxLife = time.Hour
 	if got, ok := settingsOf(t, h.f); !ok || got != want {
 		t.Fatalf("got %+v (%v), want %+v", got, ok, want)
+	}
+
+	seeded := RealmSettings{MaxLife: 8 * time.Hour, LockoutMaxFailures: 4}
+	missed, current := newHarness(t, mk), newHarness(t, mk)
+	current.mustApply(&command{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Seed: true, Settings: &seeded}})
+	change := &command{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Base: &seeded, Change: &RealmSettingsChange{MaxRenewableLife: ptr(time.Hour)}}}
+	missed.mustApply(change)
+	current.mustApply(change)
+	want = seeded
+	want.MaxRenewableLife = time.Hour
+	for name, r := range map[string]*fsmHarness{"replica that missed the seed": missed, "replica with the seed": current} {
+		if got, ok := settingsOf(t, r.f); !ok || got != want {
+			t.Fatalf("%s: %+v (%v), want %+v", name, got, ok, want)
+		}
+	}
+	if res := h.apply(&command{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Seed: true, Settings: &seeded, Base: &seeded}}); !errors.Is(res.Err, ErrInvalid) {
+		t.Fatalf("seed with a base: %v, want ErrInvalid", res.Err)
 	}
 }
 
