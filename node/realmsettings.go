@@ -85,7 +85,16 @@ type settingsWatch struct {
 	store  settingsStore
 	log    *slog.Logger
 	warned string // the conflicts last logged, as text
+	// refused counts the rounds in a row in which the realm had settings
+	// (the seed was refused) that this replica still lacks.
+	refused int
 }
+
+// missedSeedRounds is how many rounds a replica may lack the realm's
+// settings after a refused seed before that is a WARN: longer than any
+// replication lag, so it means the replica rejected them (it ran a build
+// without realm settings when they were stored).
+const missedSeedRounds = 3
 
 // step does one round: seed if the realm has no settings, else compare.
 func (w *settingsWatch) step(ctx context.Context) {
@@ -102,9 +111,17 @@ func (w *settingsWatch) step(ctx context.Context) {
 			w.log.Info("realm settings seeded from this node's kdc section", "max_life", w.cfg.KDC.Settings().MaxLife)
 		}
 		if s, ok = w.store.RealmSettings(); !ok {
-			return // another node's seed, not applied here yet
+			// Another node's seed, not applied here yet; or one this
+			// replica rejected under an older build, which only the next
+			// change repairs.
+			if w.refused++; w.refused == missedSeedRounds {
+				w.log.Warn("the realm has settings this replica lacks (stored while this node ran a kdcha without realm settings); " +
+					"its KDC applies its own kdc section until `kdcha realm settings set` changes any setting, which replicates them all")
+			}
+			return
 		}
 	}
+	w.refused = 0
 	conflicts := w.cfg.RealmSettingConflicts(s)
 	var keys, text []string
 	for _, c := range conflicts {

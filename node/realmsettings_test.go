@@ -113,3 +113,32 @@ func TestSettingsWatch(t *testing.T) {
 		t.Fatalf("after agreeing and disagreeing again: %d warnings, %d seeds\n%s", warns(), store.seeds, logs.String())
 	}
 }
+
+// missingSettings is a store whose realm has settings this replica lacks:
+// every seed is refused, and nothing arrives.
+type missingSettings struct{ seeds int }
+
+func (m *missingSettings) RealmSettings() (db.RealmSettings, bool) { return db.RealmSettings{}, false }
+
+func (m *missingSettings) SeedRealmSettings(context.Context, db.RealmSettings) (bool, error) {
+	m.seeds++
+	return false, nil
+}
+
+// TestSettingsWatchMissedSeed: a replica that keeps lacking the settings
+// after its seeds were refused warns once, after missedSeedRounds.
+func TestSettingsWatchMissedSeed(t *testing.T) {
+	var logs bytes.Buffer
+	store := &missingSettings{}
+	w := &settingsWatch{cfg: loadTestConfig(t, "realm: R\n"), store: store, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	for i := 1; i <= missedSeedRounds+3; i++ {
+		w.step(context.Background())
+		warns := strings.Count(logs.String(), "level=WARN")
+		if want := min(max(i-missedSeedRounds+1, 0), 1); warns != want {
+			t.Fatalf("after %d rounds: %d warnings, want %d\n%s", i, warns, want, logs.String())
+		}
+	}
+	if store.seeds != missedSeedRounds+3 {
+		t.Fatalf("%d seeds, want one a round", store.seeds)
+	}
+}
