@@ -44,17 +44,14 @@ type Policy struct {
 // none for what must be dropped. It is safe for concurrent use; it holds no
 // lock while doing crypto.
 type Handler struct {
-	db     db.Reader
-	policy Policy
-	// settings, when the reader holds them, override policy's lifetimes
-	// (settings.go).
-	settings SettingsSource
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	metrics  *handlerMetrics
-	lockout  *failureCounter
-	replies  *lookaside
+	db      db.Reader
+	policy  Policy
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
+	metrics *handlerMetrics
+	lockout *failureCounter
+	replies *lookaside
 	// similarBudget bounds the "closest names" searches: a client asking
 	// for unknown names in a loop must not turn each request into one.
 	similarBudget rateBudget
@@ -64,6 +61,9 @@ type Handler struct {
 	warnBudget rateBudget
 	// probeClient is the health probe's principal (WithProbeClient).
 	probeClient string
+	// settings, when the reader holds them, override policy's lifetimes
+	// (settings.go).
+	settings SettingsSource
 }
 
 // HandlerOption customises a Handler, mostly for tests.
