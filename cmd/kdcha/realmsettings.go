@@ -146,8 +146,14 @@ func (d *days) Set(s string) error {
 	return nil
 }
 
-// String implements pflag.Value.
-func (d *days) String() string { return time.Duration(*d).String() }
+// String implements pflag.Value; unset is "0", which help does not print
+// as a default (the flags have none: unset keeps the realm's value).
+func (d *days) String() string {
+	if *d == 0 {
+		return "0"
+	}
+	return time.Duration(*d).String()
+}
 
 // Type implements pflag.Value.
 func (d *days) Type() string { return "duration" }
