@@ -111,6 +111,7 @@ func TestNodeEventsCluster(t *testing.T) {
 			t.Fatalf("%s reported leader changes before any: %q", n.name, evs)
 		}
 	}
+	stopped := time.Now()
 	leader.signal(syscall.SIGTERM)
 	var newLeader string
 	waitFor(t, "a new leader", func() bool {
@@ -121,6 +122,7 @@ func TestNodeEventsCluster(t *testing.T) {
 	for _, n := range survivors {
 		waitFor(t, n.name+"'s LEADER CHANGED", func() bool { return len(n.nodeEvents(t, "LEADER")) > 0 })
 	}
+	t.Logf("LEADER CHANGED on both survivors %v after SIGTERM to the leader", time.Since(stopped).Round(10*time.Millisecond))
 	// Longer than a poll and an election: a second event would show.
 	time.Sleep(2 * time.Second)
 	for _, n := range survivors {
@@ -135,13 +137,17 @@ func TestNodeEventsCluster(t *testing.T) {
 
 	// Two nodes gone: the last one loses quorum; one back: restored.
 	last, other := survivors[0], survivors[1]
+	stopped = time.Now()
 	other.signal(syscall.SIGTERM)
 	waitFor(t, last.name+"'s QUORUM LOST", func() bool { return len(last.nodeEvents(t, "QUORUM")) > 0 })
+	t.Logf("QUORUM LOST %v after SIGTERM to the second node (grace 5s)", time.Since(stopped).Round(10*time.Millisecond))
 	if q := last.nodeEvents(t, "QUORUM"); len(q) != 1 || q[0] != "QUORUM raft LOST "+last.name+"|quorum|" {
 		t.Fatalf("%s quorum events %q, want one LOST", last.name, q)
 	}
+	restarted := time.Now()
 	other.start(t)
 	waitFor(t, last.name+"'s QUORUM RESTORED", func() bool { return len(last.nodeEvents(t, "QUORUM")) > 1 })
+	t.Logf("QUORUM RESTORED %v after restarting a node (start included)", time.Since(restarted).Round(10*time.Millisecond))
 	if q := last.nodeEvents(t, "QUORUM"); len(q) != 2 || q[1] != "QUORUM raft RESTORED "+last.name+"|quorum|" {
 		t.Fatalf("%s quorum events %q, want LOST then RESTORED", last.name, q)
 	}
