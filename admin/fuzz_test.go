@@ -34,7 +34,7 @@ func FuzzAdminRequests(f *testing.F) {
 	}
 	srv := NewServer(d, nil, log)
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete}
-	paths := []string{"/v1/principals", "/v1/principal", "/v1/principal/password", "/v1/principal/rekey", "/v1/keytab"}
+	paths := []string{"/v1/principals", "/v1/principal", "/v1/principal/password", "/v1/principal/rekey", "/v1/keytab", "/v1/realm/settings"}
 
 	f.Add(uint8(3), uint8(1), "name=krbtgt/FUZZ.TEST&force=true", []byte(nil))
 	f.Add(uint8(2), uint8(1), "name=alice", []byte(`{"aliases":["krbtgt/FUZZ.TEST"]}`))
@@ -44,6 +44,7 @@ func FuzzAdminRequests(f *testing.F) {
 	f.Add(uint8(1), uint8(2), "name=alice", []byte(`{"password":"x"}`))
 	f.Add(uint8(1), uint8(1), "", []byte(`{"name":"user\u202eevil","random_key":true}`))
 	f.Add(uint8(1), uint8(1), "", []byte(`{"name":1}`))
+	f.Add(uint8(2), uint8(5), "", []byte(`{"max_life":"-1h","lockout_max_failures":1073741825}`))
 	f.Fuzz(func(t *testing.T, method, path uint8, query string, body []byte) {
 		req := httptest.NewRequest(methods[int(method)%len(methods)], "/", bytes.NewReader(body))
 		req.URL.Path = paths[int(path)%len(paths)]

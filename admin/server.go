@@ -92,6 +92,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /v1/realm/rotate-master-key", s.rotateMasterKey)
 	s.registerMigration()
 	s.registerPolicies()
+	s.registerRealmSettings()
 
 	s.registerFaults()
 	if cluster != nil {

@@ -23,6 +23,9 @@ type NodeStatus struct {
 	// LastReload is the outcome of the last configuration reload (SIGHUP);
 	// absent until the first one.
 	LastReload *ReloadStatus `json:"last_reload,omitempty"`
+	// RealmSettingsConflicts are the keys of this node's configuration
+	// that disagree with the realm's replicated settings (which apply).
+	RealmSettingsConflicts []SettingConflict `json:"realm_settings_conflicts,omitempty"`
 }
 
 // RaftStatus is a node's view of the Raft cluster (db.ClusterStatus with

@@ -99,14 +99,15 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	if !ok {
 		return nil, newError(errorcode.KDC_ERR_ETYPE_NOSUPP, "service %s has no AES key", server.Name)
 	}
+	pol := h.realmPolicy()
 	times, kerr := computeTimes(lifetimeRequest{
 		now:         now,
 		till:        b.Till,
 		rtime:       b.RTime,
 		renewable:   flagSet(b.KDCOptions, flags.Renewable),
 		renewableOK: flagSet(b.KDCOptions, flags.RenewableOK),
-		maxLife:     minLife(h.policy.MaxLife, client.MaxLife, server.MaxLife),
-		maxRenew:    minLife(h.policy.MaxRenewableLife, client.MaxRenewableLife, server.MaxRenewableLife),
+		maxLife:     minLife(pol.MaxLife, client.MaxLife, server.MaxLife),
+		maxRenew:    minLife(pol.MaxRenewableLife, client.MaxRenewableLife, server.MaxRenewableLife),
 		noRenew:     client.Attributes.DisallowRenewable || server.Attributes.DisallowRenewable,
 	})
 	if kerr != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/kdcha/kdcha/kdc/db"
 )
 
 // Config is the `kdc` section of the agent configuration.
@@ -14,7 +16,11 @@ type Config struct {
 	// including a VIP added later; replies leave from the address the
 	// request arrived on. Default: ["0.0.0.0:88"].
 	Listen []string `yaml:"listen"`
-	// MaxLife is the realm's maximum ticket lifetime. Default 10h.
+	// MaxLife is the realm's maximum ticket lifetime. Default 10h. It,
+	// MaxRenewableLife and Lockout only seed the realm settings of the
+	// replicated database (the first node's, see db.RealmSettings); once
+	// the realm has some, the KDC applies those, and a value here that
+	// differs is reported, not used.
 	MaxLife time.Duration `yaml:"max_life"`
 	// MaxRenewableLife is the realm's maximum renewable lifetime; 0 with
 	// an explicit key disables renewable tickets. Default 168h (7 days).
@@ -61,10 +67,11 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	renew := 7 * 24 * time.Hour
+	// The realm settings' defaults are the database's (one home for them).
+	renew := db.DefaultRealmSettings.MaxRenewableLife
 	return Config{
 		Listen:                     []string{"0.0.0.0:88"},
-		MaxLife:                    10 * time.Hour,
+		MaxLife:                    db.DefaultRealmSettings.MaxLife,
 		MaxRenewableLife:           &renew,
 		ClockSkew:                  5 * time.Minute,
 		MaxUDPReply:                4096,

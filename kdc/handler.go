@@ -61,6 +61,9 @@ type Handler struct {
 	warnBudget rateBudget
 	// probeClient is the health probe's principal (WithProbeClient).
 	probeClient string
+	// settings, when the reader holds them, override policy's lifetimes
+	// (settings.go).
+	settings SettingsSource
 }
 
 // HandlerOption customises a Handler, mostly for tests.
@@ -88,7 +91,9 @@ func WithProbeClient(principal string) HandlerOption {
 	return func(h *Handler) { h.probeClient = principal }
 }
 
-// NewHandler returns a Handler serving the realm of r.
+// NewHandler returns a Handler serving the realm of r. When r holds
+// replicated realm settings (SettingsSource), they take precedence over p
+// and the lockout policy once the realm has some.
 func NewHandler(r db.Reader, p Policy, opts ...HandlerOption) *Handler {
 	h := &Handler{db: r, policy: p, now: time.Now, rand: rand.Reader, log: slog.Default(), replies: newLookaside(lookasideTTL, lookasideMaxBytes),
 		similarBudget: rateBudget{limit: similarPerSecond}, warnBudget: rateBudget{limit: warnPerSecond}}
@@ -97,6 +102,12 @@ func NewHandler(r db.Reader, p Policy, opts ...HandlerOption) *Handler {
 	}
 	if ps, ok := r.(PolicySource); ok && h.lockout != nil {
 		h.lockout.policies = ps
+	}
+	if ss, ok := r.(SettingsSource); ok {
+		h.settings = ss
+		if h.lockout != nil {
+			h.lockout.settings = ss
+		}
 	}
 	return h
 }

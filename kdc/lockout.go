@@ -38,11 +38,11 @@ var _ PolicySource = (*db.DB)(nil)
 // paramsFor returns the lockout parameters that apply to p.
 func (c *failureCounter) paramsFor(p *db.Principal) LockoutPolicy {
 	if c.policies == nil {
-		return c.policy
+		return c.realmLockout()
 	}
 	pol := c.policies.PolicyOf(p)
 	if pol.MaxFailures <= 0 {
-		return c.policy
+		return c.realmLockout()
 	}
 	lp := LockoutPolicy{MaxFailures: pol.MaxFailures, Window: pol.FailureInterval, Duration: pol.LockoutDuration}
 	if lp.Window <= 0 {
@@ -52,8 +52,8 @@ func (c *failureCounter) paramsFor(p *db.Principal) LockoutPolicy {
 }
 
 // defaultLockoutWindow is how long a failure counts when neither the
-// configuration nor the policy says.
-const defaultLockoutWindow = 10 * time.Minute
+// configuration nor the policy says: the realm settings' default.
+var defaultLockoutWindow = db.DefaultRealmSettings.LockoutWindow
 
 // locked reports whether p is locked out at now.
 func (c *failureCounter) locked(p *db.Principal, now time.Time) bool {
@@ -83,6 +83,8 @@ type failureCounter struct {
 	policy   LockoutPolicy
 	locker   Locker
 	policies PolicySource // nil: the configured policy for everyone
+	// settings, when set, replaces policy once the realm has settings.
+	settings SettingsSource
 
 	mu      sync.Mutex
 	entries map[string]*failures

@@ -292,14 +292,15 @@ func (h *Handler) newServiceTicket(b messages.KDCReqBody, hdr messages.EncTicket
 	if !ok {
 		return etp, newError(errorcode.KDC_ERR_ETYPE_NOSUPP, "service %s has no key for any requested enctype %v", service.Name, b.EType)
 	}
+	pol := h.realmPolicy()
 	times, kerr := computeTimes(lifetimeRequest{
 		now:          now,
 		till:         b.Till,
 		rtime:        b.RTime,
 		renewable:    flagSet(b.KDCOptions, flags.Renewable),
 		renewableOK:  flagSet(b.KDCOptions, flags.RenewableOK),
-		maxLife:      minLife(h.policy.MaxLife, service.MaxLife),
-		maxRenew:     minLife(h.policy.MaxRenewableLife, service.MaxRenewableLife),
+		maxLife:      minLife(pol.MaxLife, service.MaxLife),
+		maxRenew:     minLife(pol.MaxRenewableLife, service.MaxRenewableLife),
 		noRenew:      service.Attributes.DisallowRenewable,
 		parent:       &ticketTimes{end: hdr.EndTime, renewTill: hdr.RenewTill},
 		parentRenews: flagSet(hdr.Flags, flags.Renewable),

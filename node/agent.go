@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/notify"
 )
 
 // Options are what the command adds to a node besides its configuration.
@@ -59,6 +61,17 @@ func New(cfg *Config, opts Options) *Node {
 		log.Warn("fault injection is enabled: `kdcha debug fault` can hang this KDC and mute its VRRP")
 	}
 	var member *Member
+	// n publishes the node-level events once it runs (nodeevents.go).
+	var (
+		n       *Node
+		running atomic.Bool
+	)
+	onPhase := func(ph Phase) {
+		running.Store(ph == PhaseRunning)
+		if opts.OnPhase != nil {
+			opts.OnPhase(ph)
+		}
+	}
 	p := parts{
 		clustered: cfg.Clustered(),
 		openReplica: func() (replica, error) {
@@ -69,7 +82,9 @@ func New(cfg *Config, opts Options) *Node {
 			m.live = live
 			member, ha.database = m, m.db
 			reg.MustRegister(m.collectors()...)
-			return startMemberWork(m), nil
+			w := startMemberWork(m)
+			w.wg.Go(func() { watchNodeEvents(w.ctx, m, running.Load, func(ev notify.Event) { n.publishNodeEvent(ev) }) })
+			return w, nil
 		},
 		bind: func() (servers, error) {
 			b, err := nodeServices{
@@ -99,7 +114,7 @@ func New(cfg *Config, opts Options) *Node {
 		// The one place the mode switches: the part list.
 		p = keepalivedParts(cfg, log, reg, live, ha, opts)
 	}
-	n := newNode(cfg, log, level, p, live, opts.OnPhase)
+	n = newNode(cfg, log, level, p, live, onPhase)
 	n.onReloading, n.onReloaded = opts.OnReloading, opts.OnReloaded
 	return n
 }
@@ -108,19 +123,22 @@ func New(cfg *Config, opts Options) *Node {
 // credentials worker, the membership and CA key moves, kadmin/changepw.
 type memberWork struct {
 	*Member
+	// ctx ends when Close begins.
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 func startMemberWork(m *Member) *memberWork {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &memberWork{Member: m, cancel: cancel}
+	w := &memberWork{Member: m, ctx: ctx, cancel: cancel}
 	w.wg.Go(func() { m.credentialsWorker(ctx) })
 	w.wg.Go(func() {
 		m.ensureMembership(ctx)
 		m.untilDone(ctx, "cluster CA key not moved into the database yet", m.MoveCAKey)
 	})
 	w.wg.Go(func() { ensureChangePW(ctx, m.db, m.log) })
+	w.wg.Go(func() { watchRealmSettings(ctx, m) })
 	return w
 }
 

@@ -50,12 +50,16 @@ type Config struct {
 	// agent adds a kinit probe of its own KDC unless a kinit check is
 	// configured; in mode keepalived these checks alone count.
 	Health health.Config `yaml:"health"`
-	// Notify sends VRRP transitions to webhooks and scripts.
+	// Notify sends VRRP transitions and the node's own events (health,
+	// Raft leader, quorum) to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
 
 	// unusedFileKeys are the keys of the file that mode keepalived does
 	// not use (see validateMode); set by LoadConfig.
 	unusedFileKeys []string
+	// realmKeys are the realm setting keys the file sets explicitly
+	// (realmsettings.go).
+	realmKeys []string
 }
 
 // DefaultAdminSocket is where a production node serves its admin API.
@@ -192,6 +196,7 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config %s:\n  %s", path, strings.Join(lines, "\n  "))
 	}
+	cfg.realmKeys = presentRealmSettingKeys(&root)
 	return &cfg, nil
 }
 

@@ -98,5 +98,8 @@ func (m *Member) NodeStatus(context.Context) (admin.NodeStatus, error) {
 	if m.live != nil {
 		m.live.fill(&v)
 	}
+	if s, ok := m.db.RealmSettings(); ok && m.cfg != nil {
+		v.RealmSettingsConflicts = m.cfg.RealmSettingConflicts(s)
+	}
 	return v, nil
 }

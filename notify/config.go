@@ -35,7 +35,24 @@ type Config struct {
 	Webhooks []WebhookConfig `yaml:"webhooks"`
 	// Scripts maps a VRRP instance name to its keepalived-style scripts.
 	Scripts map[string]ScriptConfig `yaml:"scripts"`
+	// Node is a command line run for every node-level event (health,
+	// leader, quorum), with four arguments appended, keepalived-style:
+	// HEALTH <check> <UP|DOWN> <node>, LEADER <new leader> CHANGED <node>
+	// or QUORUM raft <LOST|RESTORED> <node>. Like every script it also
+	// gets the event in KDCHA_* environment variables, is split and run
+	// as the instance scripts are, in event order, with their default
+	// timeout.
+	Node string `yaml:"node"`
 }
+
+// DefaultWebhookEvents are the event types a webhook gets when its events
+// key is absent: the VRRP transitions, the node's health checks and
+// quorum. Leader changes are left out: every election makes one on every
+// node, which is noise to a pager; ask for them with events: [..., leader].
+var DefaultWebhookEvents = []Type{TypeVRRP, TypeHealth, TypeQuorum}
+
+// nodeScriptTarget names the node script's sink in logs and metrics.
+const nodeScriptTarget = "script:@node"
 
 // WebhookConfig is one webhook receiver.
 type WebhookConfig struct {
@@ -79,6 +96,9 @@ type WebhookConfig struct {
 	//
 	// testdata/ has Slack, Teams and Alertmanager examples.
 	Template string `yaml:"template"`
+	// Events are the event types sent (vrrp, health, leader, quorum);
+	// default DefaultWebhookEvents.
+	Events []Type `yaml:"events"`
 }
 
 // ScriptConfig holds one instance's notify scripts, keyed and called as

@@ -76,6 +76,12 @@ func NewDispatcher(opts Options, targets ...Target) (*Dispatcher, error) {
 // so the caller may reuse its slice. After Close the event is counted as
 // dropped by every sink.
 func (d *Dispatcher) Publish(ev Event) Event {
+	if ev.Type == "" {
+		ev.Type = TypeVRRP
+	}
+	if ev.Type != TypeVRRP {
+		ev.Instance = nodeStream
+	}
 	if ev.Node == "" {
 		ev.Node = d.node
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -23,9 +24,11 @@ const outputLimit = 1024
 // passes or ctx ends, the whole group gets SIGTERM and, grace later,
 // SIGKILL: killing the group rather than the process also stops whatever
 // the script started (a "sleep" under sh, a curl it forked). It returns the
-// first outputLimit bytes of combined stdout and stderr.
-func run(ctx context.Context, argv []string, timeout, grace time.Duration) ([]byte, error) {
+// first outputLimit bytes of combined stdout and stderr. env is added to
+// the agent's environment.
+func run(ctx context.Context, argv, env []string, timeout, grace time.Duration) ([]byte, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &limitedBuffer{limit: outputLimit}
 	cmd.Stdout, cmd.Stderr = out, out

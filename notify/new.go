@@ -25,7 +25,7 @@ func New(cfg Config, opts Options) (*Dispatcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify.webhooks[%d]: %w", i, err)
 		}
-		targets = append(targets, Target{Name: c.Name, Sink: w, QueueSize: c.QueueSize})
+		targets = append(targets, Target{Name: c.Name, Sink: w, QueueSize: c.QueueSize, Types: c.Events})
 	}
 	instances := make([]string, 0, len(cfg.Scripts))
 	for name := range cfg.Scripts {
@@ -37,7 +37,14 @@ func New(cfg Config, opts Options) (*Dispatcher, error) {
 		if err != nil {
 			return nil, err
 		}
-		targets = append(targets, Target{Name: "script:" + name, Sink: s, QueueSize: scriptQueueSize, Instance: name})
+		targets = append(targets, Target{Name: "script:" + name, Sink: s, QueueSize: scriptQueueSize, Instance: name, Types: []Type{TypeVRRP}})
+	}
+	if cfg.Node != "" {
+		s, err := newScriptSink(nodeScriptTarget, ScriptConfig{Notify: cfg.Node}, log)
+		if err != nil {
+			return nil, fmt.Errorf("notify.node: %w", err)
+		}
+		targets = append(targets, Target{Name: nodeScriptTarget, Sink: s, QueueSize: scriptQueueSize, Types: []Type{TypeHealth, TypeLeader, TypeQuorum}})
 	}
 	return NewDispatcher(opts, targets...)
 }
@@ -62,6 +69,9 @@ func (c WebhookConfig) withDefaults(i int) WebhookConfig {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.Events == nil {
+		c.Events = DefaultWebhookEvents
 	}
 	return c
 }

@@ -50,7 +50,7 @@ func newQueue(t Target, log *slog.Logger) *queue {
 
 // push enqueues ev without ever waiting for a delivery.
 func (q *queue) push(ev Event) {
-	if q.target.Instance != "" && q.target.Instance != ev.Instance {
+	if !q.target.wants(ev) {
 		return
 	}
 	q.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -67,16 +68,58 @@ func (s *scriptSink) Deliver(ctx context.Context, ev Event) error {
 		errs = append(errs, s.runOne(ctx, ev, argv))
 	}
 	if s.notify != nil {
-		argv := append(s.notify[:len(s.notify):len(s.notify)],
-			"INSTANCE", ev.Instance, string(ev.State), strconv.Itoa(ev.Priority))
+		argv := append(s.notify[:len(s.notify):len(s.notify)], scriptArgs(ev)...)
 		errs = append(errs, s.runOne(ctx, ev, argv))
 	}
 	return errors.Join(errs...)
 }
 
+// scriptArgs are the four arguments of a generic notify script:
+// keepalived's INSTANCE <name> <state> <priority> for a VRRP transition,
+// and the same shape for the node-level events (see Config.Node).
+func scriptArgs(ev Event) []string {
+	switch ev.Type {
+	case TypeHealth:
+		return []string{"HEALTH", ev.Check, string(ev.State), ev.Node}
+	case TypeLeader:
+		return []string{"LEADER", ev.Leader, string(ev.State), ev.Node}
+	case TypeQuorum:
+		return []string{"QUORUM", "raft", string(ev.State), ev.Node}
+	}
+	return []string{"INSTANCE", ev.Instance, string(ev.State), strconv.Itoa(ev.Priority)}
+}
+
+// scriptEnv is the event as KDCHA_* environment variables, added to the
+// agent's environment for every script: what the arguments cannot carry
+// (the reason, the previous state, the VIPs) without parsing anything.
+func scriptEnv(ev Event) []string {
+	vips := make([]string, len(ev.VIPs))
+	for i, v := range ev.VIPs {
+		vips[i] = v.String()
+	}
+	// exec refuses a NUL in the environment; a reason quoting a peer's
+	// error must not stop the script from running.
+	noNUL := strings.NewReplacer("\x00", "")
+	return []string{
+		"KDCHA_TYPE=" + string(ev.Type),
+		"KDCHA_NODE=" + ev.Node,
+		"KDCHA_INSTANCE=" + ev.Instance,
+		"KDCHA_STATE=" + string(ev.State),
+		"KDCHA_PREVIOUS_STATE=" + string(ev.PrevState),
+		"KDCHA_PRIORITY=" + strconv.Itoa(ev.Priority),
+		"KDCHA_CHECK=" + noNUL.Replace(ev.Check),
+		"KDCHA_LEADER=" + noNUL.Replace(ev.Leader),
+		"KDCHA_PREVIOUS_LEADER=" + noNUL.Replace(ev.PreviousLeader),
+		"KDCHA_REASON=" + noNUL.Replace(ev.Reason),
+		"KDCHA_VIPS=" + strings.Join(vips, " "),
+		"KDCHA_TIME=" + ev.Time.UTC().Format(time.RFC3339Nano),
+		"KDCHA_SEQ=" + strconv.FormatUint(ev.Seq, 10),
+	}
+}
+
 func (s *scriptSink) runOne(ctx context.Context, ev Event, argv []string) error {
 	start := time.Now()
-	out, err := run(ctx, argv, s.timeout, s.grace)
+	out, err := run(ctx, argv, scriptEnv(ev), s.timeout, s.grace)
 	if err != nil {
 		// The dispatcher logs the error; the output is what explains it.
 		if len(out) > 0 {

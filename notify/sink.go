@@ -1,6 +1,9 @@
 package notify
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Sink delivers events to one receiver. The Dispatcher calls Deliver for one
 // event of an instance at a time, in Publish order, from a goroutine of its
@@ -24,4 +27,11 @@ type Target struct {
 	QueueSize int
 	// Instance, when set, restricts the target to that instance's events.
 	Instance string
+	// Types, when set, restricts the target to events of these types.
+	Types []Type
+}
+
+// wants reports whether the target takes ev.
+func (t *Target) wants(ev Event) bool {
+	return (t.Instance == "" || t.Instance == ev.Instance) && (t.Types == nil || slices.Contains(t.Types, ev.Type))
 }

@@ -60,14 +60,14 @@ func TestTemplateFuncs(t *testing.T) {
 }
 
 func TestDefaultBodyIsEventJSON(t *testing.T) {
-	ev := Event{Node: "kdc1", Instance: "VI_1", State: StateMaster, PrevState: StateBackup, Priority: 100,
+	ev := Event{Type: TypeVRRP, Node: "kdc1", Instance: "VI_1", State: StateMaster, PrevState: StateBackup, Priority: 100,
 		Reason: "advert timeout", Seq: 9, VIPs: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/24")},
 		Time: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
 	body, err := render(nil, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"node":"kdc1","instance":"VI_1","state":"MASTER","previous_state":"BACKUP","priority":100,` +
+	want := `{"type":"vrrp","node":"kdc1","instance":"VI_1","state":"MASTER","previous_state":"BACKUP","priority":100,` +
 		`"reason":"advert timeout","vips":["192.0.2.10/24"],"time":"2026-11-22T03:00:00Z","seq":9}`
 	if string(body) != want {
 		t.Errorf("body = %s\nwant   %s", body, want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -36,6 +37,11 @@ func (c Config) Validate() error {
 	sort.Strings(instances)
 	for _, name := range instances {
 		errs = append(errs, c.Scripts[name].validate("notify.scripts."+name)...)
+	}
+	if c.Node != "" {
+		if _, err := splitArgv(c.Node); err != nil {
+			errs = append(errs, fmt.Errorf("notify.node: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -89,6 +95,14 @@ func (w WebhookConfig) validate(key string) []error {
 	if w.QueueSize < 0 {
 		bad("queue_size", "must not be negative, got %d", w.QueueSize)
 	}
+	for _, t := range w.Events {
+		if !slices.Contains(Types, t) {
+			bad("events", "unknown event type %q (use %s)", t, typeList())
+		}
+	}
+	if w.Events != nil && len(w.Events) == 0 {
+		bad("events", "empty: remove the webhook, or leave events out for the default %s", DefaultWebhookEvents)
+	}
 	if w.Template != "" {
 		if err := checkTemplate(w.Template); err != nil {
 			bad("template", "%v", err)
@@ -111,6 +125,15 @@ func (s ScriptConfig) validate(key string) []error {
 		errs = append(errs, fmt.Errorf("%s.timeout: must not be negative, got %v", key, s.Timeout))
 	}
 	return errs
+}
+
+// typeList is the event types as a config would list them.
+func typeList() string {
+	s := make([]string, len(Types))
+	for i, t := range Types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
 }
 
 // validHeaderName reports whether s is an HTTP token (RFC 9110, 5.6.2).

@@ -66,10 +66,12 @@ func newCheckConfigCommand() *cobra.Command {
 		Short: "Validate a configuration file and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := node.LoadConfig(path); err != nil {
+			cfg, err := node.LoadConfig(path)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
+			reportRealmSettingConflicts(cmd, path, cfg)
 			return nil
 		},
 	}

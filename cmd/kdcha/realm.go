@@ -11,7 +11,7 @@ func newRealmCommand() *cobra.Command {
 		Use:   "realm",
 		Short: "Realm-wide operations",
 	}
-	cmd.AddCommand(realmRotateMasterKey())
+	cmd.AddCommand(realmRotateMasterKey(), realmSettings())
 	return cmd
 }
 

@@ -43,6 +43,9 @@ func printNodeView(w io.Writer, v admin.NodeStatus) {
 		fmt.Fprintf(w, "cluster: %s, term %d, leader %s, applied %d/%d, %d members, %d principals\n",
 			c.State, c.Term, orNone(c.LeaderID), c.AppliedIndex, c.CommitIndex, len(c.Members), c.Principals)
 	}
+	for _, c := range v.RealmSettingsConflicts {
+		fmt.Fprintf(w, "WARNING: realm setting overrides the configuration: %s\n", c)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(v.VRRP) > 0 {
 		fmt.Fprintln(tw, "\nVRRP\tSTATE\tPRIORITY\tMASTER\tSINCE")

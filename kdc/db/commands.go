@@ -31,6 +31,8 @@ const (
 	// Password policies (policy.go).
 	opSetPolicy    op = "set_policy"
 	opDeletePolicy op = "delete_policy"
+	// Realm settings (realmsettings.go).
+	opSetRealmSettings op = "set_realm_settings"
 )
 
 // command is one entry of the Raft log. It carries only sealed key
@@ -87,6 +89,8 @@ type command struct {
 	ClusterCA *caChange `json:"cluster_ca,omitempty"`
 	// Import carries a whole import run (op import, see import.go).
 	Import *importData `json:"import,omitempty"`
+	// RealmSettings is the payload of set_realm_settings.
+	RealmSettings *realmSettingsCmd `json:"realm_settings,omitempty"`
 }
 
 // sealedKey is a key as stored in the log and in snapshots.

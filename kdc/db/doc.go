@@ -20,6 +20,9 @@
 //     key hashes, min life and max life in the FSM (pwhistory.go), and
 //     password expiry that follows policy changes (policyexpiry.go); MIT
 //     listprincs globs (glob.go);
+//   - the realm settings (ticket lifetimes, lockout defaults), seeded once
+//     by the first node and changed by admins, read by every node's KDC
+//     without a lock (realmsettings.go);
 //   - the replicated state: versioned JSON commands (commands.go), a
 //     deterministic hashicorp/raft FSM that assigns revisions and checks
 //     kvnos (fsm.go) and its snapshots (snapshot.go);

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -71,6 +72,9 @@ type fsmState struct {
 	caKey  []byte
 	// trust is the credentials rotation state (catrust.go).
 	trust clusterTrust
+	// settings are the realm settings (realmsettings.go); nil until a
+	// node seeds them.
+	settings *RealmSettings
 }
 
 func newFSMState() fsmState {
@@ -110,6 +114,9 @@ type fsm struct {
 	// trustChanged is signalled (never blocking) when the cluster trust
 	// state changes (catrust.go).
 	trustChanged chan struct{}
+	// settings mirrors st.settings for the KDC, which reads it on every
+	// request without taking mu.
+	settings atomic.Pointer[RealmSettings]
 	// recent holds the results of the last entries applied, by index
 	// modulo its size, so that a follower acknowledging a forwarded write
 	// returns exactly the principal that write produced, not a later one.
@@ -212,6 +219,8 @@ func (f *fsm) apply(c *command) *applyResult {
 		err = f.setPolicy(c)
 	case opDeletePolicy:
 		err = f.deletePolicy(c)
+	case opSetRealmSettings:
+		err = f.setRealmSettings(c)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", ErrInvalid, c.Op)
 	}

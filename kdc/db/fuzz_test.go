@@ -30,6 +30,8 @@ func FuzzFSMApply(f *testing.F) {
 		{Op: opClusterCAAdd, CAKey: []byte{1}, ClusterCA: &caChange{Gen: 1, CACert: []byte{2}, OldCA: []byte{3}}},
 		{Op: opClusterCAAck, ClusterCA: &caChange{Gen: 1, Node: "n1", Stage: CARenewed}},
 		{Op: opClusterCADrop, ClusterCA: &caChange{Gen: 1}},
+		{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Seed: true, Settings: &DefaultRealmSettings}},
+		{Op: opSetRealmSettings, RealmSettings: &realmSettingsCmd{Change: &RealmSettingsChange{MaxLife: ptr(time.Hour), LockoutMaxFailures: ptr(3)}}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)
@@ -64,6 +66,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte(`{"format":1,"realm":"EXAMPLE.COM","revision":1,"principals":[{"name":"a@EXAMPLE.COM","kvno":1,"keys":[]}]}`))
 	f.Add([]byte(`{"format":1,"realm":"EXAMPLE.COM","principals":[null]}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"format":1,"realm":"EXAMPLE.COM","principals":[],"realm_settings":{"max_life":3600000000000,"lockout_max_failures":-1}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h := newHarness(t, mk)
 		h.mustApply(h.create(alice, 1))

@@ -40,6 +40,9 @@ type snapshotData struct {
 	// Policies are the password policies (absent in snapshots written
 	// before they existed, which therefore still load).
 	Policies []PasswordPolicy `json:"policies,omitempty"`
+	// RealmSettings are absent until a node seeds them (and in snapshots
+	// written before they existed, which therefore still load).
+	RealmSettings *RealmSettings `json:"realm_settings,omitempty"`
 }
 
 // fsmSnapshot is a point-in-time copy of the state. The records are
@@ -72,18 +75,19 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return &fsmSnapshot{data: snapshotData{
-		Format:       snapshotFormat,
-		Realm:        f.realm,
-		AppliedIndex: f.st.applied,
-		Revision:     f.st.revision,
-		Principals:   recs,
-		Tombstones:   maps.Clone(f.st.tombstones),
-		KeyCheck:     f.st.keyCheck,
-		MasterKeys:   mks,
-		JoinTokens:   f.tokenList(),
-		CAKey:        f.st.caKey,
-		ClusterTrust: f.st.trust.snapshot(),
-		Policies:     sortedPolicies(f.st.policies),
+		Format:        snapshotFormat,
+		Realm:         f.realm,
+		AppliedIndex:  f.st.applied,
+		Revision:      f.st.revision,
+		Principals:    recs,
+		Tombstones:    maps.Clone(f.st.tombstones),
+		KeyCheck:      f.st.keyCheck,
+		MasterKeys:    mks,
+		JoinTokens:    f.tokenList(),
+		CAKey:         f.st.caKey,
+		ClusterTrust:  f.st.trust.snapshot(),
+		Policies:      sortedPolicies(f.st.policies),
+		RealmSettings: f.st.settings,
 	}, persisted: f.persisted}, nil
 }
 
@@ -133,6 +137,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	applied := st.applied
 	f.st = st
+	f.settings.Store(st.settings)
 	f.setApplied(applied)
 	f.index.replace(principals)
 	f.adoptMasterKeys()
@@ -189,6 +194,13 @@ func (f *fsm) load(data *snapshotData) (fsmState, []*Principal, error) {
 			return st, nil, err
 		}
 		st.policies[p.Name] = p
+	}
+	if data.RealmSettings != nil {
+		if err := data.RealmSettings.Check(); err != nil {
+			return st, nil, err
+		}
+		s := *data.RealmSettings
+		st.settings = &s
 	}
 	principals := make([]*Principal, 0, len(data.Principals))
 	for _, rec := range data.Principals {
