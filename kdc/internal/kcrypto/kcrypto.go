@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 )
 
 // Enctype numbers (RFC 3962, RFC 8009).
@@ -46,13 +47,14 @@ type profile struct {
 	macSize int              // truncated HMAC length, also Kc/Ki length for RFC 8009
 	hash    func() hash.Hash // HMAC hash
 	rfc8009 bool             // KDF-HMAC-SHA2 derivation and MAC over the ciphertext
+	hashes  *sync.Pool       // of *hashState of hash, for hmacKey
 }
 
 var (
-	aes128sha1   = profile{keySize: 16, macSize: 12, hash: sha1.New}
-	aes256sha1   = profile{keySize: 32, macSize: 12, hash: sha1.New}
-	aes128sha256 = profile{keySize: 16, macSize: 16, hash: sha256.New, rfc8009: true}
-	aes256sha384 = profile{keySize: 32, macSize: 24, hash: sha512.New384, rfc8009: true}
+	aes128sha1   = profile{keySize: 16, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
+	aes256sha1   = profile{keySize: 32, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
+	aes128sha256 = profile{keySize: 16, macSize: 16, hash: sha256.New, rfc8009: true, hashes: hashPool(sha256.New)}
+	aes256sha384 = profile{keySize: 32, macSize: 24, hash: sha512.New384, rfc8009: true, hashes: hashPool(sha512.New384)}
 )
 
 func profileOf(etype int32) (*profile, error) {
@@ -83,7 +85,7 @@ type Keys struct {
 	etype int32
 	p     *profile
 	ke    cipher.Block
-	ki    []byte
+	ki    hmacKey
 }
 
 // EType is the enctype of the base key the keys were derived from.
@@ -137,14 +139,14 @@ func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
-	return &Keys{etype: etype, p: p, ke: block, ki: ki}, nil
+	return &Keys{etype: etype, p: p, ke: block, ki: newHMACKey(p, ki)}, nil
 }
 
 // ChecksumKey is the checksum key (Kc) derived from one base key for one
 // key usage.
 type ChecksumKey struct {
 	p  *profile
-	kc []byte
+	kc hmacKey
 }
 
 // DeriveChecksumKey computes Kc for base key key of the given enctype and
@@ -162,20 +164,22 @@ func DeriveChecksumKey(etype int32, key []byte, usage uint32) (*ChecksumKey, err
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
-	return &ChecksumKey{p: p, kc: kc}, nil
+	return &ChecksumKey{p: p, kc: newHMACKey(p, kc)}, nil
 }
 
 // Checksum is the keyed checksum of data under Kc (the enctype's
 // hmac-sha1-96-aes or hmac-sha256-128/sha384-192-aes checksum type).
 func (k *ChecksumKey) Checksum(data []byte) []byte {
-	mac := hmac.New(k.p.hash, k.kc)
-	mac.Write(data)
-	return mac.Sum(nil)[:k.p.macSize]
+	sum := make([]byte, k.p.macSize)
+	k.kc.sumInto(sum, data, nil)
+	return sum
 }
 
 // VerifyChecksum reports whether sum is data's checksum under Kc.
 func (k *ChecksumKey) VerifyChecksum(data, sum []byte) bool {
-	return subtle.ConstantTimeCompare(k.Checksum(data), sum) == 1
+	var want [maxHashSize]byte
+	k.kc.sumInto(want[:k.p.macSize], data, nil)
+	return subtle.ConstantTimeCompare(want[:k.p.macSize], sum) == 1
 }
 
 // usageConstant is the 5-byte derivation constant: usage, big-endian, and
@@ -280,35 +284,40 @@ func (k *Keys) Overhead() int { return confounderSize + k.p.macSize }
 // Encrypt seals plain with a fresh random confounder: AES-CTS of
 // confounder|plain under Ke, then the truncated HMAC under Ki.
 func (k *Keys) Encrypt(plain []byte) ([]byte, error) {
-	var conf [confounderSize]byte
-	if _, err := rand.Read(conf[:]); err != nil {
+	out := make([]byte, confounderSize+len(plain)+k.p.macSize)
+	// Read straight into out: a local array would escape through the
+	// io.Reader and cost an allocation.
+	if _, err := rand.Read(out[:confounderSize]); err != nil {
 		return nil, fmt.Errorf("random confounder: %w", err)
 	}
-	return k.seal(conf[:], plain), nil
+	copy(out[confounderSize:], plain)
+	k.sealOut(out)
+	return out, nil
 }
 
 // seal is Encrypt with a given confounder (tests use the RFC's).
 func (k *Keys) seal(conf, plain []byte) []byte {
-	n := confounderSize + len(plain)
-	out := make([]byte, n+k.p.macSize)
+	out := make([]byte, confounderSize+len(plain)+k.p.macSize)
 	copy(out, conf)
 	copy(out[confounderSize:], plain)
-	mac := hmac.New(k.p.hash, k.ki)
+	k.sealOut(out)
+	return out
+}
+
+// sealOut encrypts out, which holds confounder|plaintext and room for the
+// MAC, in place.
+func (k *Keys) sealOut(out []byte) {
+	n := len(out) - k.p.macSize
 	if !k.p.rfc8009 {
 		// RFC 3962: the MAC covers the plaintext, confounder included.
-		mac.Write(out[:n])
+		k.ki.sumInto(out[n:], out[:n], nil)
 	}
 	ctsEncrypt(k.ke, out[:n])
 	if k.p.rfc8009 {
 		// RFC 8009: the MAC covers the (all-zero) cipher state and the
 		// ciphertext.
-		var iv [aes.BlockSize]byte
-		mac.Write(iv[:])
-		mac.Write(out[:n])
+		k.ki.sumInto(out[n:], zeroBlock[:], out[:n])
 	}
-	var sum [sha512.Size384]byte
-	copy(out[n:], mac.Sum(sum[:0]))
-	return out
 }
 
 // Decrypt verifies and opens a ciphertext made by Encrypt with the same
@@ -319,22 +328,20 @@ func (k *Keys) Decrypt(ciphertext []byte) ([]byte, error) {
 	}
 	n := len(ciphertext) - k.p.macSize
 	body, want := ciphertext[:n], ciphertext[n:]
-	mac := hmac.New(k.p.hash, k.ki)
-	var sum [sha512.Size384]byte
+	var sum [maxHashSize]byte
+	mac := sum[:k.p.macSize]
 	if k.p.rfc8009 {
 		// Checked before decrypting: the MAC covers the ciphertext.
-		var iv [aes.BlockSize]byte
-		mac.Write(iv[:])
-		mac.Write(body)
-		if subtle.ConstantTimeCompare(mac.Sum(sum[:0])[:k.p.macSize], want) != 1 {
+		k.ki.sumInto(mac, zeroBlock[:], body)
+		if subtle.ConstantTimeCompare(mac, want) != 1 {
 			return nil, ErrIntegrity
 		}
 	}
 	plain := make([]byte, n)
 	ctsDecrypt(k.ke, plain, body)
 	if !k.p.rfc8009 {
-		mac.Write(plain)
-		if subtle.ConstantTimeCompare(mac.Sum(sum[:0])[:k.p.macSize], want) != 1 {
+		k.ki.sumInto(mac, plain, nil)
+		if subtle.ConstantTimeCompare(mac, want) != 1 {
 			return nil, ErrIntegrity
 		}
 	}

@@ -368,8 +368,8 @@ func (f *fields) flags(tag int) (asn1.BitString, error) {
 // each calls fn for each element of a SEQUENCE OF, at most limit of them,
 // after counting them (n is the count, for the caller to allocate once).
 func each(e der.Element, limit int, what string, alloc func(n int), fn func(i int, e der.Element) error) error {
-	if err := universal(e, 16, true, "want SEQUENCE OF "+what); err != nil {
-		return err
+	if err := universal(e, 16, true, "want SEQUENCE OF"); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	n := 0
 	for rest := e.Content; len(rest) > 0; n++ {
