@@ -17,7 +17,6 @@ package kcrypto
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -105,15 +104,33 @@ func checkKey(etype int32, key []byte) (*profile, error) {
 
 // derive is DK (RFC 3961 section 5.3, RFC 3962) or KDF-HMAC-SHA2 (RFC 8009
 // section 5) of key for usage and kind (0xAA Ke, 0x55 Ki, 0x99 Kc).
-func derive(p *profile, key []byte, usage uint32, kind byte, size int) ([]byte, error) {
+// The result is in out, a scratch buffer (see getScratch).
+func derive(out []byte, p *profile, key []byte, usage uint32, kind byte, size int) ([]byte, error) {
 	if p.rfc8009 {
-		return kdfHMACSHA2(p, key, usage, kind, size), nil
+		return kdfHMACSHA2(out, p, key, usage, kind, size), nil
 	}
 	base, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	return dk(base, size, usage, kind), nil
+	return dk(out, base, size, usage, kind), nil
+}
+
+// scratchSize fits a derived key and the whole block DR computes past it,
+// or KDF-HMAC-SHA2's input.
+const scratchSize = 64
+
+// scratchPool holds the buffers derived keys are computed in. They are
+// copied at once into a key schedule or HMAC pads, so a buffer is cleared
+// and reused instead of allocated per derivation (it would escape through
+// the cipher.Block interface anyway).
+var scratchPool = sync.Pool{New: func() any { return new([scratchSize]byte) }}
+
+func getScratch() *[scratchSize]byte { return scratchPool.Get().(*[scratchSize]byte) }
+
+func putScratch(b *[scratchSize]byte) {
+	clear(b[:])
+	scratchPool.Put(b)
 }
 
 // Derive computes Ke and Ki for base key key of the given enctype and key
@@ -123,17 +140,20 @@ func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	s1, s2 := getScratch(), getScratch()
+	defer putScratch(s1)
+	defer putScratch(s2)
 	var ke, ki []byte
 	if p.rfc8009 {
-		ke = kdfHMACSHA2(p, key, usage, 0xAA, p.keySize)
-		ki = kdfHMACSHA2(p, key, usage, 0x55, p.macSize)
+		ke = kdfHMACSHA2(s1[:], p, key, usage, 0xAA, p.keySize)
+		ki = kdfHMACSHA2(s2[:], p, key, usage, 0x55, p.macSize)
 	} else {
 		base, err := aes.NewCipher(key)
 		if err != nil {
 			return nil, fmt.Errorf("enctype %d: %w", etype, err)
 		}
-		ke = dk(base, p.keySize, usage, 0xAA)
-		ki = dk(base, p.keySize, usage, 0x55)
+		ke = dk(s1[:], base, p.keySize, usage, 0xAA)
+		ki = dk(s2[:], base, p.keySize, usage, 0x55)
 	}
 	block, err := aes.NewCipher(ke)
 	if err != nil {
@@ -160,7 +180,9 @@ func DeriveChecksumKey(etype int32, key []byte, usage uint32) (*ChecksumKey, err
 	if p.rfc8009 {
 		size = p.macSize
 	}
-	kc, err := derive(p, key, usage, 0x99, size)
+	s := getScratch()
+	defer putScratch(s)
+	kc, err := derive(s[:], p, key, usage, 0x99, size)
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
@@ -194,8 +216,9 @@ func usageConstant(usage uint32, kind byte) [5]byte {
 // dk is RFC 3961's DK for the AES enctypes: DR(base, n-fold(constant))
 // with the identity random-to-key. DR encrypts the n-folded constant with
 // the base key, then each output block again, until there are size bytes.
-func dk(base cipher.Block, size int, usage uint32, kind byte) []byte {
-	out := make([]byte, size+aes.BlockSize) // room for a whole last block
+// out has room for size bytes and a whole last block; the result is in it.
+func dk(out []byte, base cipher.Block, size int, usage uint32, kind byte) []byte {
+	out = out[:size+aes.BlockSize]
 	if k := kindIndex(kind); usage < foldedUsages && k >= 0 {
 		copy(out, folded[usage][k][:])
 	} else {
@@ -240,15 +263,17 @@ func kindIndex(kind byte) int {
 
 // kdfHMACSHA2 is RFC 8009's KDF-HMAC-SHA2(key, label, k) for one block of
 // HMAC output: HMAC(key, 00000001 | label | 00 | k in bits), truncated.
-func kdfHMACSHA2(p *profile, key []byte, usage uint32, kind byte, size int) []byte {
+// The result is in out, which has room for it and the 14-byte input.
+func kdfHMACSHA2(out []byte, p *profile, key []byte, usage uint32, kind byte, size int) []byte {
 	c := usageConstant(usage, kind)
-	mac := hmac.New(p.hash, key)
-	var msg [4 + 5 + 1 + 4]byte
+	msg := out[size : size+4+5+1+4]
 	binary.BigEndian.PutUint32(msg[:4], 1)
 	copy(msg[4:9], c[:])
+	msg[9] = 0
 	binary.BigEndian.PutUint32(msg[10:], uint32(size*8))
-	mac.Write(msg[:])
-	return mac.Sum(nil)[:size:size]
+	h := newHMACKey(p, key)
+	h.sumInto(out[:size], msg, nil)
+	return out[:size:size]
 }
 
 // nfold is RFC 3961's n-fold of in to len(out) bytes, byte-wise as in MIT's
