@@ -179,7 +179,8 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 // modified"), so a request the policy cannot honour is refused with
 // KDC_ERR_BADOPTION instead of answered with other flags.
 func asTicketFlags(opts asn1.BitString, client, server *db.Principal, preauthenticated, renewable bool) (asn1.BitString, *krbError) {
-	bits := []int{flags.Initial}
+	bits := make([]int, 1, 8) // on the stack: at most 6 bits are set
+	bits[0] = flags.Initial
 	if preauthenticated {
 		bits = append(bits, flags.PreAuthent)
 	}
@@ -249,7 +250,8 @@ func preauthRequired(key db.Key) *krbError {
 // gokrb5's type would drop an empty one and the client would then fall back
 // to the default salt, which is wrong for renamed principals.
 func etypeInfo2(k db.Key) []byte {
-	return wire.AppendETypeInfo2(nil, types.ETypeInfo2{{EType: k.EType, Salt: k.Salt}})
+	// Sized for the entry, so appending does not grow it several times.
+	return wire.AppendETypeInfo2(make([]byte, 0, 16+len(k.Salt)), types.ETypeInfo2{{EType: k.EType, Salt: k.Salt}})
 }
 
 func findPAData(pas types.PADataSequence, t int32) (types.PAData, bool) {

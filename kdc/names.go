@@ -19,7 +19,7 @@ func principalKey(pn types.PrincipalName, realm string) (string, bool) {
 			return "", false
 		}
 	}
-	return strings.Join(pn.NameString, "/") + "@" + realm, true
+	return joinName(pn.NameString, realm), true
 }
 
 // displayName renders a wire name for logs even when it is malformed.
@@ -27,7 +27,27 @@ func displayName(pn types.PrincipalName, realm string) string {
 	if len(pn.NameString) == 0 {
 		return "<none>@" + realm
 	}
-	return strings.Join(pn.NameString, "/") + "@" + realm
+	return joinName(pn.NameString, realm)
+}
+
+// joinName is "a/b@REALM" built with one allocation (Join then + takes
+// two, on every lookup and log line).
+func joinName(components []string, realm string) string {
+	n := len(components) + len(realm)
+	for _, c := range components {
+		n += len(c)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, c := range components {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(c)
+	}
+	b.WriteByte('@')
+	b.WriteString(realm)
+	return b.String()
 }
 
 // tgsName is the name of the realm's ticket-granting service.

@@ -353,7 +353,7 @@ func (h *Handler) newServiceTicket(b messages.KDCReqBody, hdr messages.EncTicket
 func tgsTicketFlags(b messages.KDCReqBody, hdr messages.EncTicketPart, service *db.Principal, renewable bool) (asn1.BitString, types.HostAddresses, *krbError) {
 	opt := func(i int) bool { return flagSet(b.KDCOptions, i) }
 	tgt := func(i int) bool { return flagSet(hdr.Flags, i) }
-	var bits []int
+	bits := make([]int, 0, 8) // on the stack: at most 8 bits are set
 	addrs := hdr.CAddr
 	if opt(flags.Forwardable) && tgt(flags.Forwardable) && !service.Attributes.DisallowForwardable {
 		bits = append(bits, flags.Forwardable)

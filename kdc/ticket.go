@@ -87,9 +87,10 @@ const replyCap = 1024
 // lastReq is the LastReq a reply carries: MIT sends a single entry of type 0
 // with time 0 because it keeps no last-request data, and neither do we
 // (writing it per login would put a replicated write on the hot path).
-func lastReq() []messages.LastReq {
-	return []messages.LastReq{{LRType: 0, LRValue: time.Unix(0, 0).UTC()}}
-}
+func lastReq() []messages.LastReq { return lastReqs }
+
+// lastReqs is lastReq's value, shared: the encoders only read it.
+var lastReqs = []messages.LastReq{{LRType: 0, LRValue: time.Unix(0, 0).UTC()}}
 
 // decodeTicketPart decrypts a ticket with the service's key and decodes it.
 func decodeTicketPart(t messages.Ticket, key db.Key) (messages.EncTicketPart, error) {

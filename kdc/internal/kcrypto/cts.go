@@ -6,6 +6,10 @@ import (
 	"crypto/subtle"
 )
 
+// The CTS functions work in the caller's buffers only: a block passed to
+// the cipher.Block interface escapes to the heap, so a local [16]byte
+// scratch block would cost an allocation per call (or per block).
+
 // ctsEncrypt encrypts buf in place with AES-CBC and ciphertext stealing as
 // RFC 3962 defines it (zero IV; the last two blocks always swapped, so a
 // whole-block message is CBC with its last two blocks exchanged). buf is at
@@ -19,25 +23,27 @@ func ctsEncrypt(b cipher.Block, buf []byte) {
 	}
 	m := (n + bs - 1) / bs // blocks, the last possibly partial
 	r := n - (m-1)*bs      // bytes in the last block, 1..16
-	var prev [bs]byte
 	for i := 0; i < m-1; i++ {
 		blk := buf[i*bs : (i+1)*bs]
-		subtle.XORBytes(blk, blk, prev[:])
+		if i > 0 {
+			subtle.XORBytes(blk, blk, buf[(i-1)*bs:i*bs])
+		}
 		b.Encrypt(blk, blk)
-		copy(prev[:], blk)
 	}
-	// prev is C(m-1). The last block is P(m) zero-padded, chained on it.
-	var last [bs]byte
-	copy(last[:], buf[(m-1)*bs:])
-	subtle.XORBytes(last[:], last[:], prev[:])
-	b.Encrypt(last[:], last[:])
-	// Output ... C(m-2), C(m), C(m-1) truncated to r bytes.
-	copy(buf[(m-1)*bs:], prev[:r])
-	copy(buf[(m-2)*bs:(m-1)*bs], last[:])
+	// slot holds C(m-1), tail P(m). C(m) = E(C(m-1) xor P(m)|0) goes in
+	// slot and C(m-1) truncated to r bytes in tail: exchange the first r
+	// bytes, xor-ing them into slot on the way, then encrypt slot.
+	slot, tail := buf[(m-2)*bs:(m-1)*bs], buf[(m-1)*bs:]
+	for j := 0; j < r; j++ {
+		p := tail[j]
+		tail[j] = slot[j]
+		slot[j] ^= p
+	}
+	b.Encrypt(slot, slot)
 }
 
 // ctsDecrypt is the inverse of ctsEncrypt: dst and src have the same length
-// of at least one block.
+// of at least one block and do not overlap.
 func ctsDecrypt(b cipher.Block, dst, src []byte) {
 	const bs = aes.BlockSize
 	n := len(src)
@@ -47,26 +53,25 @@ func ctsDecrypt(b cipher.Block, dst, src []byte) {
 	}
 	m := (n + bs - 1) / bs
 	r := n - (m-1)*bs
-	// src holds C(1..m-2), C(m), C(m-1)[:r]. Decrypting C(m) gives
-	// C(m-1) xor P(m)|0: its first r bytes with C(m-1)[:r] give P(m), its
-	// tail is C(m-1)'s tail.
-	var d, cm1 [bs]byte
-	b.Decrypt(d[:], src[(m-2)*bs:(m-1)*bs])
-	copy(cm1[:], src[(m-1)*bs:])
-	subtle.XORBytes(dst[(m-1)*bs:], d[:r], cm1[:r])
-	copy(cm1[r:], d[r:])
-	// CBC-decrypt C(1..m-2) and C(m-1).
-	var prev [bs]byte
-	for i := 0; i < m-1; i++ {
-		var c [bs]byte
-		if i == m-2 {
-			c = cm1
-		} else {
-			copy(c[:], src[i*bs:(i+1)*bs])
-		}
+	// src holds C(1..m-2), C(m), C(m-1)[:r]. D(C(m)) is C(m-1) xor P(m)|0:
+	// decrypted into slot (where P(m-1) will end), its first r bytes with
+	// C(m-1)[:r] give P(m), and its tail is C(m-1)'s tail, so slot becomes
+	// C(m-1) once its head is overwritten with C(m-1)[:r].
+	slot, tail := dst[(m-2)*bs:(m-1)*bs], dst[(m-1)*bs:]
+	b.Decrypt(slot, src[(m-2)*bs:(m-1)*bs])
+	cTail := src[(m-1)*bs:]
+	subtle.XORBytes(tail, slot[:r], cTail)
+	copy(slot, cTail)
+	// CBC-decrypt C(m-1), now in slot, then C(1..m-2) from src.
+	b.Decrypt(slot, slot)
+	if m > 2 {
+		subtle.XORBytes(slot, slot, src[(m-3)*bs:(m-2)*bs])
+	}
+	for i := 0; i < m-2; i++ {
 		out := dst[i*bs : (i+1)*bs]
-		b.Decrypt(out, c[:])
-		subtle.XORBytes(out, out, prev[:])
-		prev = c
+		b.Decrypt(out, src[i*bs:(i+1)*bs])
+		if i > 0 {
+			subtle.XORBytes(out, out, src[(i-1)*bs:i*bs])
+		}
 	}
 }

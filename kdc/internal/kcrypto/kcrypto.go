@@ -17,7 +17,6 @@ package kcrypto
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -27,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 )
 
 // Enctype numbers (RFC 3962, RFC 8009).
@@ -46,13 +46,14 @@ type profile struct {
 	macSize int              // truncated HMAC length, also Kc/Ki length for RFC 8009
 	hash    func() hash.Hash // HMAC hash
 	rfc8009 bool             // KDF-HMAC-SHA2 derivation and MAC over the ciphertext
+	hashes  *sync.Pool       // of *hashState of hash, for hmacKey
 }
 
 var (
-	aes128sha1   = profile{keySize: 16, macSize: 12, hash: sha1.New}
-	aes256sha1   = profile{keySize: 32, macSize: 12, hash: sha1.New}
-	aes128sha256 = profile{keySize: 16, macSize: 16, hash: sha256.New, rfc8009: true}
-	aes256sha384 = profile{keySize: 32, macSize: 24, hash: sha512.New384, rfc8009: true}
+	aes128sha1   = profile{keySize: 16, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
+	aes256sha1   = profile{keySize: 32, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
+	aes128sha256 = profile{keySize: 16, macSize: 16, hash: sha256.New, rfc8009: true, hashes: hashPool(sha256.New)}
+	aes256sha384 = profile{keySize: 32, macSize: 24, hash: sha512.New384, rfc8009: true, hashes: hashPool(sha512.New384)}
 )
 
 func profileOf(etype int32) (*profile, error) {
@@ -94,7 +95,7 @@ type Keys struct {
 	etype int32
 	p     *profile
 	ke    cipher.Block
-	ki    []byte
+	ki    hmacKey
 }
 
 // EType is the enctype of the base key the keys were derived from.
@@ -114,15 +115,33 @@ func checkKey(etype int32, key []byte) (*profile, error) {
 
 // derive is DK (RFC 3961 section 5.3, RFC 3962) or KDF-HMAC-SHA2 (RFC 8009
 // section 5) of key for usage and kind (0xAA Ke, 0x55 Ki, 0x99 Kc).
-func derive(p *profile, key []byte, usage uint32, kind byte, size int) ([]byte, error) {
+// The result is in out, a scratch buffer (see getScratch).
+func derive(out []byte, p *profile, key []byte, usage uint32, kind byte, size int) ([]byte, error) {
 	if p.rfc8009 {
-		return kdfHMACSHA2(p, key, usage, kind, size), nil
+		return kdfHMACSHA2(out, p, key, usage, kind, size), nil
 	}
 	base, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	return dk(base, size, usage, kind), nil
+	return dk(out, base, size, usage, kind), nil
+}
+
+// scratchSize fits a derived key and the whole block DR computes past it,
+// or KDF-HMAC-SHA2's input.
+const scratchSize = 64
+
+// scratchPool holds the buffers derived keys are computed in. They are
+// copied at once into a key schedule or HMAC pads, so a buffer is cleared
+// and reused instead of allocated per derivation (it would escape through
+// the cipher.Block interface anyway).
+var scratchPool = sync.Pool{New: func() any { return new([scratchSize]byte) }}
+
+func getScratch() *[scratchSize]byte { return scratchPool.Get().(*[scratchSize]byte) }
+
+func putScratch(b *[scratchSize]byte) {
+	clear(b[:])
+	scratchPool.Put(b)
 }
 
 // Derive computes Ke and Ki for base key key of the given enctype and key
@@ -132,30 +151,33 @@ func Derive(etype int32, key []byte, usage uint32) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	s1, s2 := getScratch(), getScratch()
+	defer putScratch(s1)
+	defer putScratch(s2)
 	var ke, ki []byte
 	if p.rfc8009 {
-		ke = kdfHMACSHA2(p, key, usage, 0xAA, p.keySize)
-		ki = kdfHMACSHA2(p, key, usage, 0x55, p.macSize)
+		ke = kdfHMACSHA2(s1[:], p, key, usage, 0xAA, p.keySize)
+		ki = kdfHMACSHA2(s2[:], p, key, usage, 0x55, p.macSize)
 	} else {
 		base, err := aes.NewCipher(key)
 		if err != nil {
 			return nil, fmt.Errorf("enctype %d: %w", etype, err)
 		}
-		ke = dk(base, p.keySize, usage, 0xAA)
-		ki = dk(base, p.keySize, usage, 0x55)
+		ke = dk(s1[:], base, p.keySize, usage, 0xAA)
+		ki = dk(s2[:], base, p.keySize, usage, 0x55)
 	}
 	block, err := aes.NewCipher(ke)
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
-	return &Keys{etype: etype, p: p, ke: block, ki: ki}, nil
+	return &Keys{etype: etype, p: p, ke: block, ki: newHMACKey(p, ki)}, nil
 }
 
 // ChecksumKey is the checksum key (Kc) derived from one base key for one
 // key usage.
 type ChecksumKey struct {
 	p  *profile
-	kc []byte
+	kc hmacKey
 }
 
 // DeriveChecksumKey computes Kc for base key key of the given enctype and
@@ -169,24 +191,28 @@ func DeriveChecksumKey(etype int32, key []byte, usage uint32) (*ChecksumKey, err
 	if p.rfc8009 {
 		size = p.macSize
 	}
-	kc, err := derive(p, key, usage, 0x99, size)
+	s := getScratch()
+	defer putScratch(s)
+	kc, err := derive(s[:], p, key, usage, 0x99, size)
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d: %w", etype, err)
 	}
-	return &ChecksumKey{p: p, kc: kc}, nil
+	return &ChecksumKey{p: p, kc: newHMACKey(p, kc)}, nil
 }
 
 // Checksum is the keyed checksum of data under Kc (the enctype's
 // hmac-sha1-96-aes or hmac-sha256-128/sha384-192-aes checksum type).
 func (k *ChecksumKey) Checksum(data []byte) []byte {
-	mac := hmac.New(k.p.hash, k.kc)
-	mac.Write(data)
-	return mac.Sum(nil)[:k.p.macSize]
+	sum := make([]byte, k.p.macSize)
+	k.kc.sumInto(sum, data, nil)
+	return sum
 }
 
 // VerifyChecksum reports whether sum is data's checksum under Kc.
 func (k *ChecksumKey) VerifyChecksum(data, sum []byte) bool {
-	return subtle.ConstantTimeCompare(k.Checksum(data), sum) == 1
+	var want [maxHashSize]byte
+	k.kc.sumInto(want[:k.p.macSize], data, nil)
+	return subtle.ConstantTimeCompare(want[:k.p.macSize], sum) == 1
 }
 
 // usageConstant is the 5-byte derivation constant: usage, big-endian, and
@@ -201,8 +227,9 @@ func usageConstant(usage uint32, kind byte) [5]byte {
 // dk is RFC 3961's DK for the AES enctypes: DR(base, n-fold(constant))
 // with the identity random-to-key. DR encrypts the n-folded constant with
 // the base key, then each output block again, until there are size bytes.
-func dk(base cipher.Block, size int, usage uint32, kind byte) []byte {
-	out := make([]byte, size+aes.BlockSize) // room for a whole last block
+// out has room for size bytes and a whole last block; the result is in it.
+func dk(out []byte, base cipher.Block, size int, usage uint32, kind byte) []byte {
+	out = out[:size+aes.BlockSize]
 	if k := kindIndex(kind); usage < foldedUsages && k >= 0 {
 		copy(out, folded[usage][k][:])
 	} else {
@@ -247,15 +274,17 @@ func kindIndex(kind byte) int {
 
 // kdfHMACSHA2 is RFC 8009's KDF-HMAC-SHA2(key, label, k) for one block of
 // HMAC output: HMAC(key, 00000001 | label | 00 | k in bits), truncated.
-func kdfHMACSHA2(p *profile, key []byte, usage uint32, kind byte, size int) []byte {
+// The result is in out, which has room for it and the 14-byte input.
+func kdfHMACSHA2(out []byte, p *profile, key []byte, usage uint32, kind byte, size int) []byte {
 	c := usageConstant(usage, kind)
-	mac := hmac.New(p.hash, key)
-	var msg [4 + 5 + 1 + 4]byte
+	msg := out[size : size+4+5+1+4]
 	binary.BigEndian.PutUint32(msg[:4], 1)
 	copy(msg[4:9], c[:])
+	msg[9] = 0
 	binary.BigEndian.PutUint32(msg[10:], uint32(size*8))
-	mac.Write(msg[:])
-	return mac.Sum(nil)[:size:size]
+	h := newHMACKey(p, key)
+	h.sumInto(out[:size], msg, nil)
+	return out[:size:size]
 }
 
 // nfold is RFC 3961's n-fold of in to len(out) bytes, byte-wise as in MIT's
@@ -291,35 +320,40 @@ func (k *Keys) Overhead() int { return confounderSize + k.p.macSize }
 // Encrypt seals plain with a fresh random confounder: AES-CTS of
 // confounder|plain under Ke, then the truncated HMAC under Ki.
 func (k *Keys) Encrypt(plain []byte) ([]byte, error) {
-	var conf [confounderSize]byte
-	if _, err := rand.Read(conf[:]); err != nil {
+	out := make([]byte, confounderSize+len(plain)+k.p.macSize)
+	// Read straight into out: a local array would escape through the
+	// io.Reader and cost an allocation.
+	if _, err := rand.Read(out[:confounderSize]); err != nil {
 		return nil, fmt.Errorf("random confounder: %w", err)
 	}
-	return k.seal(conf[:], plain), nil
+	copy(out[confounderSize:], plain)
+	k.sealOut(out)
+	return out, nil
 }
 
 // seal is Encrypt with a given confounder (tests use the RFC's).
 func (k *Keys) seal(conf, plain []byte) []byte {
-	n := confounderSize + len(plain)
-	out := make([]byte, n+k.p.macSize)
+	out := make([]byte, confounderSize+len(plain)+k.p.macSize)
 	copy(out, conf)
 	copy(out[confounderSize:], plain)
-	mac := hmac.New(k.p.hash, k.ki)
+	k.sealOut(out)
+	return out
+}
+
+// sealOut encrypts out, which holds confounder|plaintext and room for the
+// MAC, in place.
+func (k *Keys) sealOut(out []byte) {
+	n := len(out) - k.p.macSize
 	if !k.p.rfc8009 {
 		// RFC 3962: the MAC covers the plaintext, confounder included.
-		mac.Write(out[:n])
+		k.ki.sumInto(out[n:], out[:n], nil)
 	}
 	ctsEncrypt(k.ke, out[:n])
 	if k.p.rfc8009 {
 		// RFC 8009: the MAC covers the (all-zero) cipher state and the
 		// ciphertext.
-		var iv [aes.BlockSize]byte
-		mac.Write(iv[:])
-		mac.Write(out[:n])
+		k.ki.sumInto(out[n:], zeroBlock[:], out[:n])
 	}
-	var sum [sha512.Size384]byte
-	copy(out[n:], mac.Sum(sum[:0]))
-	return out
 }
 
 // Decrypt verifies and opens a ciphertext made by Encrypt with the same
@@ -330,22 +364,20 @@ func (k *Keys) Decrypt(ciphertext []byte) ([]byte, error) {
 	}
 	n := len(ciphertext) - k.p.macSize
 	body, want := ciphertext[:n], ciphertext[n:]
-	mac := hmac.New(k.p.hash, k.ki)
-	var sum [sha512.Size384]byte
+	var sum [maxHashSize]byte
+	mac := sum[:k.p.macSize]
 	if k.p.rfc8009 {
 		// Checked before decrypting: the MAC covers the ciphertext.
-		var iv [aes.BlockSize]byte
-		mac.Write(iv[:])
-		mac.Write(body)
-		if subtle.ConstantTimeCompare(mac.Sum(sum[:0])[:k.p.macSize], want) != 1 {
+		k.ki.sumInto(mac, zeroBlock[:], body)
+		if subtle.ConstantTimeCompare(mac, want) != 1 {
 			return nil, ErrIntegrity
 		}
 	}
 	plain := make([]byte, n)
 	ctsDecrypt(k.ke, plain, body)
 	if !k.p.rfc8009 {
-		mac.Write(plain)
-		if subtle.ConstantTimeCompare(mac.Sum(sum[:0])[:k.p.macSize], want) != 1 {
+		k.ki.sumInto(mac, plain, nil)
+		if subtle.ConstantTimeCompare(mac, want) != 1 {
 			return nil, ErrIntegrity
 		}
 	}

@@ -24,9 +24,10 @@ import (
 //     IA5String, T61String and UTF8String);
 //   - no bytes after a message, after the element inside an explicit tag,
 //     or after the last known field of a SEQUENCE (gokrb5 ignores them);
-//   - an explicit tag's length is checked: the element inside must end
-//     where the tag ends, and the tag where its SEQUENCE ends (gofork
-//     ignores the tag's length and reads on into the next fields);
+//   - an APPLICATION or explicit tag's length is checked: the element
+//     inside must end where the tag ends, and the tag where its SEQUENCE
+//     or the input ends (gofork ignores these lengths and reads on into
+//     the next fields);
 //   - an optional field whose contents have the wrong type is refused
 //     (gofork takes it as absent);
 //   - an explicit tag must be constructed (encoding/asn1 takes an empty
@@ -58,6 +59,8 @@ const (
 	MaxAddresses      = 32 // HostAddresses
 	MaxAuthzEntries   = 32 // AuthorizationData
 	MaxTickets        = 4  // KDC-REQ-BODY additional-tickets
+
+	maxListLimit = 32 // the largest of the above, for each's array
 )
 
 // ErrStricter is wrapped by the errors for input gokrb5 accepts and these
@@ -94,6 +97,11 @@ func (d *decoder) string(b []byte) string {
 func one(b []byte) (der.Element, error) {
 	e, rest, err := der.Read(b)
 	if err != nil {
+		if errors.Is(err, der.ErrTruncated) {
+			// gofork reads what an APPLICATION or explicit tag holds
+			// without checking its length against the input.
+			return e, strictf("%v", err)
+		}
 		return e, err
 	}
 	if len(rest) > 0 {
@@ -140,31 +148,41 @@ type fields struct {
 	// raw is the contents of the field read last: its element exactly as
 	// received.
 	raw []byte
+	// peeked is the next field when a call found it was not the one asked
+	// for (an absent optional field), and after what follows it: kept so
+	// the next call does not read it again.
+	peeked  der.Element
+	after   []byte
+	hasPeek bool
 }
 
 // next returns the element inside field [tag] if that is the next field;
 // present is false when the field is absent (the next one has a higher
 // tag, or there is none).
 func (f *fields) next(tag int) (e der.Element, present bool, err error) {
-	if len(f.rest) == 0 {
-		return e, false, nil
-	}
-	field, rest, err := der.Read(f.rest)
-	if err != nil {
-		if errors.Is(err, der.ErrTruncated) {
-			// gofork does not check an explicit tag's length against the
-			// SEQUENCE it is in either.
-			return e, false, strictf("field [%d] overruns its SEQUENCE: %v", tag, err)
+	field, rest := f.peeked, f.after
+	if !f.hasPeek {
+		if len(f.rest) == 0 {
+			return e, false, nil
 		}
-		return e, false, fmt.Errorf("field [%d]: %w", tag, err)
-	}
-	if field.Class != der.ClassContext {
-		// gofork takes the bare element in place of a RawValue field.
-		return e, false, strictf("field [%d]: want a context tag, got class %d tag %d", tag, field.Class, field.Tag)
+		if field, rest, err = der.Read(f.rest); err != nil {
+			if errors.Is(err, der.ErrTruncated) {
+				// gofork does not check an explicit tag's length against
+				// the SEQUENCE it is in either.
+				return e, false, strictf("field [%d] overruns its SEQUENCE: %v", tag, err)
+			}
+			return e, false, fmt.Errorf("field [%d]: %w", tag, err)
+		}
+		if field.Class != der.ClassContext {
+			// gofork takes the bare element in place of a RawValue field.
+			return e, false, strictf("field [%d]: want a context tag, got class %d tag %d", tag, field.Class, field.Tag)
+		}
 	}
 	if field.Tag > tag {
+		f.peeked, f.after, f.hasPeek = field, rest, true
 		return e, false, nil
 	}
+	f.hasPeek = false
 	if field.Tag < tag {
 		return e, false, strictf("field [%d] out of order or repeated before [%d]", field.Tag, tag)
 	}
@@ -194,6 +212,9 @@ func (f *fields) need(tag int) (der.Element, error) {
 
 // end checks that no field is left.
 func (f *fields) end() error {
+	if f.hasPeek {
+		return strictf("unknown field [%d] after the last one", f.peeked.Tag)
+	}
 	if len(f.rest) == 0 {
 		return nil
 	}
@@ -368,24 +389,24 @@ func (f *fields) flags(tag int) (asn1.BitString, error) {
 // each calls fn for each element of a SEQUENCE OF, at most limit of them,
 // after counting them (n is the count, for the caller to allocate once).
 func each(e der.Element, limit int, what string, alloc func(n int), fn func(i int, e der.Element) error) error {
-	if err := universal(e, 16, true, "want SEQUENCE OF "+what); err != nil {
-		return err
+	if err := universal(e, 16, true, "want SEQUENCE OF"); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	// One pass into an array on the stack, then one allocation of the
+	// right size by the caller.
+	var els [maxListLimit]der.Element
 	n := 0
 	for rest := e.Content; len(rest) > 0; n++ {
-		if n == limit {
-			return strictf("more than %d %s", limit, what)
+		if n == limit || n == len(els) {
+			return strictf("more than %d %s", n, what)
 		}
 		var err error
-		if _, rest, err = der.Read(rest); err != nil {
+		if els[n], rest, err = der.Read(rest); err != nil {
 			return fmt.Errorf("%s %d: %w", what, n, err)
 		}
 	}
 	alloc(n)
-	rest := e.Content
-	for i := 0; i < n; i++ {
-		var el der.Element
-		el, rest, _ = der.Read(rest)
+	for i, el := range els[:n] {
 		if err := fn(i, el); err != nil {
 			return fmt.Errorf("%s %d: %w", what, i, err)
 		}

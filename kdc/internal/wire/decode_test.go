@@ -271,3 +271,65 @@ func TestDecodeSamplesMatchGokrb5(t *testing.T) {
 		compareDecoders(t, b)
 	}
 }
+
+// BenchmarkDecode decodes a captured MIT TGS-REQ and the AP-REQ it carries,
+// and an MIT AS-REQ with PA-ENC-TIMESTAMP, with each decoder.
+func BenchmarkDecode(b *testing.B) {
+	tgs, err := os.ReadFile(filepath.Join(goldenDir, "mit-kvno-udp-1-tgs.bin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	as, err := os.ReadFile(filepath.Join(goldenDir, "mit-kinit-udp-2-as.bin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r messages.TGSReq
+	if _, err := DecodeTGSReq(tgs, &r); err != nil {
+		b.Fatal(err)
+	}
+	ap := r.PAData[0].PADataValue
+	b.Run("ours/TGS-REQ+AP-REQ", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r messages.TGSReq
+			var a messages.APReq
+			if _, err := DecodeTGSReq(tgs, &r); err != nil {
+				b.Fatal(err)
+			}
+			if err := DecodeAPReq(ap, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gokrb5/TGS-REQ+AP-REQ", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r messages.TGSReq
+			var a messages.APReq
+			if err := r.Unmarshal(tgs); err != nil {
+				b.Fatal(err)
+			}
+			if err := a.Unmarshal(ap); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ours/AS-REQ", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r messages.ASReq
+			if err := DecodeASReq(as, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gokrb5/AS-REQ", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r messages.ASReq
+			if err := r.Unmarshal(as); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
