@@ -67,7 +67,7 @@ metrics:
 	cmd := exec.CommandContext(ctx, kdchaBin, "agent", "--config", cfgPath)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	logs := &syncBuffer{}
+	logs := agentLogs(t, "agent")
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

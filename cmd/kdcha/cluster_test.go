@@ -78,7 +78,7 @@ var (
 func (n *clusterNode) start(t *testing.T) {
 	t.Helper()
 	n.cmd = exec.Command(kdchaBin, "agent", "--config", n.cfgPath)
-	n.logs = &syncBuffer{}
+	n.logs = agentLogs(t, n.name)
 	n.cmd.Stderr = n.logs
 	n.done = make(chan struct{})
 	if err := n.cmd.Start(); err != nil {

@@ -107,7 +107,7 @@ func (n *haNode) start(t *testing.T) {
 	n.cmd = exec.CommandContext(ctx, "ip", "netns", "exec", n.ns, kdchaBin, "agent", "--config", n.cfgPath)
 	n.cmd.Cancel = func() error { return n.cmd.Process.Signal(syscall.SIGTERM) }
 	n.cmd.WaitDelay = 10 * time.Second
-	n.logs = &syncBuffer{}
+	n.logs = agentLogs(t, n.name)
 	n.cmd.Stderr = n.logs
 	n.cancel = cancel
 	n.done = make(chan struct{})
