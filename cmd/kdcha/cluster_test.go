@@ -106,6 +106,23 @@ func (n *clusterNode) start(t *testing.T) {
 	t.Fatalf("%s not ready:\n%s", n.name, n.logs)
 }
 
+// waitLog waits until the agent's log contains s, failing the test after
+// timeout: for what the agent does in the background after a command has
+// returned.
+func (n *clusterNode) waitLog(t *testing.T, timeout time.Duration, s string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(n.logs.String(), s) {
+		select {
+		case <-n.done:
+			t.Fatalf("%s exited before logging %s", n.name, s)
+		case <-deadline:
+			t.Fatalf("%s has not logged %s after %s", n.name, s, timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // signal sends sig and waits (bounded) for the agent to exit.
 func (n *clusterNode) signal(sig syscall.Signal) {
 	if n.cmd == nil || n.cmd.Process == nil {
