@@ -34,6 +34,11 @@ type RunnerOptions struct {
 	Logger *slog.Logger
 	// Metrics, if set, records every run.
 	Metrics *Metrics
+	// Heartbeat, if set, is called with the check's name by each check's
+	// loop before every run: a check whose probe does not return (one that
+	// ignores its context) stops beating, which the agent turns into
+	// withholding systemd's watchdog ping. It must not block.
+	Heartbeat func(check string)
 }
 
 // Runner runs each check at its interval with a real clock, feeds the
@@ -85,6 +90,9 @@ func (r *Runner) loop(ctx context.Context, i int) {
 	tick := time.NewTicker(c.Interval)
 	defer tick.Stop()
 	for {
+		if r.opts.Heartbeat != nil {
+			r.opts.Heartbeat(c.Name)
+		}
 		runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 		res := c.Probe.Run(runCtx)
 		cancel()

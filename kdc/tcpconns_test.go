@@ -189,19 +189,23 @@ func TestTCPSlowLoris(t *testing.T) {
 		c.TCPRequestTimeout = requestTimeout
 		c.TCPIdleTimeout = time.Hour
 	})
-	check := func(name string, c net.Conn) {
-		start := time.Now()
+	// start is taken before the server can start its clock: before the
+	// dial for a first request (the server's deadline runs from the accept,
+	// which may come before Dial returns), before the first byte for a
+	// later one (its deadline runs from that byte).
+	check := func(name string, c net.Conn, start time.Time) {
 		c.Write([]byte{0, 0, 1})
 		expectClosed(t, c, 30*time.Second)
 		if took := time.Since(start); took < requestTimeout {
 			t.Fatalf("%s: closed after %s, before the %s timeout", name, took, requestTimeout)
 		}
 	}
-	check("first request", dialFrom(t, "127.0.0.1", addr))
+	start := time.Now()
+	check("first request", dialFrom(t, "127.0.0.1", addr), start)
 	c := dialFrom(t, "127.0.0.1", addr)
 	exchange(t, k, c)
 	// Idle longer than the request timeout is fine between requests.
 	time.Sleep(2 * requestTimeout)
 	exchange(t, k, c)
-	check("later request", c)
+	check("later request", c, time.Now())
 }

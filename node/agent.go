@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/kdcha/kdcha/internal/logging"
+	"github.com/kdcha/kdcha/internal/readiness"
 	"github.com/kdcha/kdcha/kdc"
 	"log/slog"
 	"net/http"
@@ -37,6 +38,11 @@ type Options struct {
 	// Logger, if set, replaces the node's logger (text on stderr at
 	// node.log_level); node.log_level then does not apply.
 	Logger *slog.Logger
+	// Liveness, if set, gets a loop that must keep beating for each
+	// running VRRP instance ("vrrp:NAME") and health check
+	// ("health:NAME"), for /healthz and systemd's watchdog (see
+	// liveness.go).
+	Liveness *readiness.Set
 }
 
 // New prepares a node from a configuration LoadConfig returned; Start
@@ -55,7 +61,7 @@ func New(cfg *Config, opts Options) *Node {
 	}
 	reg := prometheus.NewRegistry()
 	live := &liveStatus{}
-	ha := &haParts{log: log, reg: reg, realtimePriority: cfg.VRRP.RealtimePriority}
+	ha := &haParts{log: log, reg: reg, realtimePriority: cfg.VRRP.RealtimePriority, liveness: opts.Liveness}
 	if cfg.Node.FaultInjection {
 		ha.faults = &faultInjector{kdc: &kdc.Faults{}}
 		log.Warn("fault injection is enabled: `kdcha debug fault` can hang this KDC and mute its VRRP")

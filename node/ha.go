@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kdcha/kdcha/health"
+	"github.com/kdcha/kdcha/internal/readiness"
 	"github.com/kdcha/kdcha/kdc"
 	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/notify"
@@ -41,6 +42,9 @@ type haParts struct {
 	realtimePriority int
 	// faults, when fault injection is on, mutes the instances it opens.
 	faults *faultInjector
+	// liveness receives the heartbeats of the instances and health
+	// checks while they run (nil: none).
+	liveness *readiness.Set
 	// notifyMetrics are the current notification sinks' collectors,
 	// replaced when a reload replaces the sinks.
 	notifyMetrics []prometheus.Collector
@@ -92,14 +96,30 @@ func (h *haParts) openInstance(ic vrrp.InstanceConfig, onEvent func(vrrp.Instanc
 	if err := h.metrics(); err != nil {
 		return nil, err
 	}
-	in, err := vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics, RealtimePriority: h.realtimePriority})
+	beat := &heartbeat{set: h.liveness, name: "vrrp:" + ic.Name, budget: loopBudget}
+	in, err := vrrp.Open(ic, vrrp.InstanceDeps{OnEvent: onEvent, Log: h.log, Metrics: h.vrrpMetrics, RealtimePriority: h.realtimePriority,
+		Heartbeat: beat.Beat, HeartbeatInterval: vrrpBeatInterval})
 	if err != nil {
 		return nil, err
 	}
 	if h.faults != nil {
 		h.faults.track(in)
 	}
-	return in, nil
+	return beatingInstance{Instance: in, beat: beat}, nil
+}
+
+// beatingInstance is a VRRP instance whose protocol loop counts for
+// liveness while Run runs.
+type beatingInstance struct {
+	*vrrp.Instance
+	beat *heartbeat
+}
+
+// Run runs the instance with its heartbeat declared.
+func (b beatingInstance) Run(ctx context.Context) error {
+	b.beat.start()
+	defer b.beat.stop()
+	return b.Instance.Run(ctx)
 }
 
 // probeHealth is the health runner with the refresher of the probe's
@@ -107,10 +127,17 @@ func (h *haParts) openInstance(ic vrrp.InstanceConfig, onEvent func(vrrp.Instanc
 type probeHealth struct {
 	*health.Runner
 	refresh func(ctx context.Context)
+	// beats are the checks' heartbeats by check name.
+	beats map[string]*heartbeat
 }
 
-// Run runs the checks and the keytab refresher until ctx is done.
+// Run runs the checks and the keytab refresher until ctx is done, with
+// the checks' heartbeats declared.
 func (p probeHealth) Run(ctx context.Context) {
+	for _, b := range p.beats {
+		b.start()
+		defer b.stop()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { p.refresh(ctx) })
 	p.Runner.Run(ctx)
@@ -131,8 +158,13 @@ func (h *haParts) newHealth(cfg *Config, kdcAddrs []string, onChange func(health
 	// Write the probe's keytab before the first probe runs, so a healthy
 	// node does not start by counting a failure.
 	last := h.writeProbeKeytab(keytab, nil)
-	runner := health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics})
-	return probeHealth{Runner: runner, refresh: func(ctx context.Context) { h.refreshProbeKeytab(ctx, keytab, last) }}, nil
+	beats := map[string]*heartbeat{}
+	for _, c := range checks {
+		beats[c.Name] = &heartbeat{set: h.liveness, name: "health:" + c.Name, budget: healthBudget(c)}
+	}
+	runner := health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics,
+		Heartbeat: func(check string) { beats[check].Beat() }})
+	return probeHealth{Runner: runner, refresh: func(ctx context.Context) { h.refreshProbeKeytab(ctx, keytab, last) }, beats: beats}, nil
 }
 
 // collectorList records what a notify.Dispatcher registers, so that its

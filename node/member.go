@@ -169,17 +169,26 @@ func (m *Member) Close() error {
 	return err
 }
 
-// ensureMembership adds this node to the Raft configuration if it is not
-// in it yet (a node that joined and has not been admitted, or one whose
-// admission failed), retrying until ctx ends. The leader is reached through
+// ensureMembership adds this node to the Raft configuration as a voter if
+// it is not one yet (a node that joined and has not been promoted, or one
+// whose admission failed), once it has heard from the leader (see
+// leaderContact), retrying until ctx ends. The leader is reached through
 // the forwarder, which falls back to the member the node joined through.
 func (m *Member) ensureMembership(ctx context.Context) {
 	if m.mux == nil {
 		return
 	}
+	start := time.Now()
 	m.untilDone(ctx, "not yet a cluster member (voter)", func(ctx context.Context) error {
-		if st, err := m.db.ClusterStatus(); err == nil && isVoter(st.Members, m.cfg.Node.Name) {
+		st, err := m.db.ClusterStatus()
+		if err != nil {
+			return err
+		}
+		if isVoter(st.Members, m.cfg.Node.Name) {
 			return nil
+		}
+		if err := readyToVote(st, time.Since(start)); err != nil {
+			return err
 		}
 		if err := m.db.AddVoter(ctx, m.cfg.Node.Name, m.mux.Advertise()); err != nil {
 			return err
@@ -234,6 +243,31 @@ func (m *Member) MoveCAKey(ctx context.Context) error {
 		return err
 	}
 	m.log.Info("cluster CA key moved into the replicated database; removed it from disk", "file", filepath.Join(m.creds.Dir(), cluster.CAKeyFile))
+	return nil
+}
+
+// errNoLeaderContact keeps a non-voter from asking for its promotion.
+var errNoLeaderContact = errors.New("no contact with the raft leader yet: not asking to vote before the leader's log reaches this node")
+
+// leaderContactWait bounds how long a node waits to hear from the leader
+// before it asks to vote anyway: raft's replication backoff to an
+// unreachable peer tops out at about 41 s, and a node whose admission
+// failed half-way is not in the leader's configuration, so never hears
+// from it, and is added by the promotion itself.
+const leaderContactWait = time.Minute
+
+// readyToVote returns errNoLeaderContact while this node has not heard
+// from the Raft leader and has waited less than leaderContactWait. A
+// joined node was admitted as a non-voter before its agent ran, so the
+// leader's replication to it has been failing and backing off; promoted
+// before that replication gets through, it would count towards quorum
+// without acknowledging anything, and a leader with one other voter would
+// lose its lease and step down mid-write ("leadership lost while
+// committing log").
+func readyToVote(st db.ClusterStatus, waited time.Duration) error {
+	if (st.LeaderID == "" || st.LastContact.IsZero()) && waited < leaderContactWait {
+		return errNoLeaderContact
+	}
 	return nil
 }
 

@@ -99,6 +99,15 @@ type InstanceDeps struct {
 	// passes Config.RealtimePriority); 0 keeps the normal policy. Failing
 	// to set it (no CAP_SYS_NICE) is warned about once, not an error.
 	RealtimePriority int
+	// Heartbeat, if set, is called from the protocol loop each time it
+	// comes round its select, and at least every HeartbeatInterval from a
+	// ticker case of its own, so that an instance with nothing to do (a
+	// BACKUP with a long down timer, FAULT) still proves its loop is not
+	// stuck; the agent feeds systemd's watchdog with it. It must not block.
+	Heartbeat func()
+	// HeartbeatInterval is the period of the Heartbeat ticker; required
+	// when Heartbeat is set.
+	HeartbeatInterval time.Duration
 }
 
 // Instance runs one virtual router: it feeds its Machine with received
@@ -123,6 +132,8 @@ type Instance struct {
 	metrics   *Metrics
 	rtPrio    int
 	rtWarn    sync.Once
+	beat      func()
+	beatEvery time.Duration
 
 	// muted drops every advert this instance would send (SetMuted).
 	muted atomic.Bool
@@ -156,6 +167,9 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: %w", err)
 	}
+	if deps.Heartbeat != nil && deps.HeartbeatInterval <= 0 {
+		return nil, fmt.Errorf("vrrp: instance %s: heartbeat interval %s must be positive", cfg.Name, deps.HeartbeatInterval)
+	}
 	if p := deps.RealtimePriority; p != 0 && (p < minRealtimePriority || p > maxRealtimePriority) {
 		return nil, fmt.Errorf("vrrp: instance %s: realtime priority %d not in 1..99 (0 = off)", cfg.Name, p)
 	}
@@ -167,7 +181,7 @@ func NewInstance(cfg InstanceConfig, primary netip.Addr, deps InstanceDeps) (*In
 		name: cfg.Name, iface: cfg.Interface, trackLink: !cfg.DontTrackPrimary, params: params,
 		linkDown: cfg.LinkDownDelay, linkUp: cfg.LinkUpDelay,
 		t: deps.Transport, addrs: deps.Addresses, onEvent: deps.OnEvent, metrics: deps.Metrics,
-		rtPrio: deps.RealtimePriority,
+		rtPrio: deps.RealtimePriority, beat: deps.Heartbeat, beatEvery: deps.HeartbeatInterval,
 		log:    log.With("instance", cfg.Name, "vrid", params.VRID),
 		inputs: make(chan Input),
 		done:   make(chan struct{}),
@@ -311,10 +325,20 @@ func (in *Instance) lockThread() {
 func (in *Instance) loop(ctx context.Context, m *Machine, adverts <-chan Received, recvErr <-chan error) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var beat <-chan time.Time // nil (never ready) without a Heartbeat
+	if in.beat != nil {
+		t := time.NewTicker(in.beatEvery)
+		defer t.Stop()
+		beat = t.C
+	}
 	in.apply(m, time.Now(), Start{}, timer)
 	stop := ctx.Done()
 	for {
+		if in.beat != nil {
+			in.beat()
+		}
 		select {
+		case <-beat:
 		case <-stop:
 			stop = nil // keep running until the resignation is over
 			in.apply(m, time.Now(), Shutdown{}, timer)

@@ -40,6 +40,7 @@ func newAgentCommand() *cobra.Command {
 			n := node.New(cfg, node.Options{
 				Collectors:  []prometheus.Collector{buildInfoCollector(readBuildInfo())},
 				Handlers:    map[string]http.Handler{"/healthz": ready.Healthz(), "/readyz": ready.Readyz()},
+				Liveness:    ready,
 				OnReloading: notifier.Reloading,
 				OnReloaded:  notifier.Reloaded,
 				OnPhase: func(p node.Phase) {

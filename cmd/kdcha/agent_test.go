@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,11 +64,15 @@ metrics:
 		t.Fatalf("cluster init: %v\n%s", err, out)
 	}
 
+	// The agent runs as under systemd with WatchdogSec=1s: it must ping
+	// WATCHDOG=1 (every 0.5 s) while its loops beat.
+	notifySocket := listenNotify(t, filepath.Join(dir, "notify.sock"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, kdchaBin, "agent", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifySocket.path, "WATCHDOG_USEC=1000000")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	logs := &syncBuffer{}
+	logs := agentLogs(t, "agent")
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -156,7 +161,15 @@ metrics:
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "first_health_verdict") {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
 		}
+		// Each health check's loop counts for liveness.
+		for _, loop := range []string{`"name":"health:kinit","alive":true`, `"name":"health:kdc-progress","alive":true`} {
+			if !strings.Contains(string(b), loop) {
+				t.Errorf("%s does not list the loop %s: %s", path, loop, b)
+			}
+		}
 	}
+	notifySocket.wait(t, "READY=1")
+	notifySocket.wait(t, "WATCHDOG=1")
 
 	// Fault injection (node.fault_injection): a hung KDC is seen from
 	// inside by the kdc-progress check, and clearing the fault restores it.
@@ -180,6 +193,10 @@ metrics:
 	progressUp("1")
 	n.kdcha("debug", "fault", "kdc-hang")
 	progressUp("0")
+	// A hung KDC costs the VIP through the checks, not a restart by
+	// systemd: the watchdog keeps being pinged.
+	notifySocket.reset()
+	notifySocket.wait(t, "WATCHDOG=1")
 	n.kdcha("debug", "fault", "clear")
 	progressUp("1")
 	n.must("Agent-pw-2026!\n", "kinit", "bob@AGENT.TEST")
@@ -193,4 +210,49 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// notifyListener is a systemd notification socket ($NOTIFY_SOCKET) that
+// records every datagram it receives.
+type notifyListener struct {
+	path string
+	got  syncBuffer
+}
+
+func listenNotify(t *testing.T, path string) *notifyListener {
+	t.Helper()
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	l := &notifyListener{path: path}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return // closed at cleanup
+			}
+			l.got.Write(append(buf[:n:n], '\n'))
+		}
+	}()
+	return l
+}
+
+// reset forgets what was received so far.
+func (l *notifyListener) reset() {
+	l.got.mu.Lock()
+	l.got.b.Reset()
+	l.got.mu.Unlock()
+}
+
+// wait waits (bounded) until a received datagram has the line want.
+func (l *notifyListener) wait(t *testing.T, want string) {
+	t.Helper()
+	for start := time.Now(); !slices.Contains(strings.Split(l.got.String(), "\n"), want); time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("no %s on the notify socket after 10s; got:\n%s", want, l.got.String())
+		}
+	}
 }

@@ -78,7 +78,7 @@ var (
 func (n *clusterNode) start(t *testing.T) {
 	t.Helper()
 	n.cmd = exec.Command(kdchaBin, "agent", "--config", n.cfgPath)
-	n.logs = &syncBuffer{}
+	n.logs = agentLogs(t, n.name)
 	n.cmd.Stderr = n.logs
 	n.done = make(chan struct{})
 	if err := n.cmd.Start(); err != nil {
@@ -104,6 +104,23 @@ func (n *clusterNode) start(t *testing.T) {
 		}
 	}
 	t.Fatalf("%s not ready:\n%s", n.name, n.logs)
+}
+
+// waitLog waits until the agent's log contains s, failing the test after
+// timeout: for what the agent does in the background after a command has
+// returned.
+func (n *clusterNode) waitLog(t *testing.T, timeout time.Duration, s string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(n.logs.String(), s) {
+		select {
+		case <-n.done:
+			t.Fatalf("%s exited before logging %s", n.name, s)
+		case <-deadline:
+			t.Fatalf("%s has not logged %s after %s", n.name, s, timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // signal sends sig and waits (bounded) for the agent to exit.

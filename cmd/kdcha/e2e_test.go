@@ -27,7 +27,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	kdchaBin = filepath.Join(dir, "kdcha")
-	if out, err := exec.Command("go", "build", "-o", kdchaBin, ".").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", kdchaBin}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build kdcha: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -76,6 +80,24 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// raceReport is what the race detector writes to stderr for each race.
+const raceReport = "WARNING: DATA RACE"
+
+// agentLogs returns the buffer for a kdcha process's stderr. It fails the
+// test if the process reported a data race, checked at cleanup: create it
+// before registering the cleanup that stops the process, so that it runs
+// after the process has exited and written all it will.
+func agentLogs(t *testing.T, name string) *syncBuffer {
+	t.Helper()
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if out := logs.String(); strings.Contains(out, raceReport) {
+			t.Errorf("%s reported a data race:\n%s", name, out)
+		}
+	})
+	return logs
+}
+
 var kdcLine = regexp.MustCompile(`KDC on (\S+) \(udp\+tcp\), kpasswd on (\S+),`)
 var passwordLine = regexp.MustCompile(`# password: (\S+)`)
 
@@ -92,7 +114,7 @@ func startDev(t *testing.T, prefix []string, args ...string) *devNode {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	logs := &syncBuffer{}
+	logs := agentLogs(t, "kdcha dev")
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -44,12 +44,20 @@ func TestAgentKeepalivedAuthMismatch(t *testing.T) {
 		}
 	}
 	t.Logf("kdcha status:\n%s", status())
-	warned := false
-	for _, l := range strings.Split(n.logs.String(), "\n") {
-		warned = warned || strings.Contains(l, "level=WARN") && strings.Contains(l, "authentication type mismatch") && strings.Contains(l, "src="+kaAddr)
+	// The agent counts the dropped advert (what status shows) before it
+	// logs the warning: wait for the line rather than read the log once.
+	warned := func() bool {
+		for _, l := range strings.Split(n.logs.String(), "\n") {
+			if strings.Contains(l, "level=WARN") && strings.Contains(l, "authentication type mismatch") && strings.Contains(l, "src="+kaAddr) {
+				return true
+			}
+		}
+		return false
 	}
-	if !warned {
-		t.Errorf("kdcha did not warn about the authentication type mismatch from %s", kaAddr)
+	for start := time.Now(); !warned(); time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("kdcha did not warn about the authentication type mismatch from %s", kaAddr)
+		}
 	}
 	t.Logf("split brain: VIP on kdcha %v, on keepalived %v", nsHoldsVIP(n.ns), nsHoldsVIP(ka.ns))
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestRealmRotateMasterKey rotates the master key of a live three-node
@@ -42,6 +43,9 @@ func TestRealmRotateMasterKey(t *testing.T) {
 		if err := n.kinit(t, "alice", pw); err != nil {
 			t.Fatalf("after the rotation: %v", err)
 		}
+		// Each node drops the retired key from its stash in the background,
+		// once a snapshot after the retirement is on disk: wait for that.
+		n.waitLog(t, 30*time.Second, `msg="retired master key versions removed from the stash"`)
 		if b := stash(n); bytes.Contains(b, oldKey) || b[len("KDCHAMK")] != 2 {
 			t.Fatalf("%s: stash still holds the old key, or is not a rotated stash", n.name)
 		}

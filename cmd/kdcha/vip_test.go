@@ -82,7 +82,7 @@ vrrp:
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	agent := exec.CommandContext(ctx, "ip", asUnit(srv, "agent", "--config", cfgPath)...)
-	logs := &syncBuffer{}
+	logs := agentLogs(t, "agent")
 	agent.Stderr = logs
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
