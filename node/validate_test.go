@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -249,4 +250,25 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReloadFileRunsEveryCheck: a SIGHUP reload goes through CheckConfig,
+// so a file the agent would refuse at start (here: a notify script that
+// does not exist) is refused by name and line, and nothing changes.
+func TestReloadFileRunsEveryCheck(t *testing.T) {
+	cfg := testConfig(t, testInstance("VI_1", 51, 150, "192.0.2.10/24"))
+	h := newHarness(t, cfg, false)
+	h.mustStart()
+	dir := checkDir(t)
+	path := writeCheckConfig(t, dir, strings.Replace(checkBase, "DIR/notify.sh", "DIR/nosuch.sh", 1))
+	err := h.node.ReloadFile(context.Background(), path)
+	if want := path + ":26: notify.scripts.VI_1.notify: "; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("ReloadFile = %v, want %q", err, want)
+	}
+	if ok, msg := h.lastReload(); ok || msg != err.Error() {
+		t.Errorf("last_reload ok=%v %q, want the error", ok, msg)
+	}
+	if h.node.cfg != cfg {
+		t.Error("a refused reload changed the running configuration")
+	}
 }
