@@ -230,6 +230,7 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add("realm: r\nkdc:\n  listn: [1]\n")
 	f.Add("vrrp:\n  instances:\n    - {name: a, vrid: x, bogus: 1}\n")
 	f.Add("realm: [\n")
+	f.Add("\r0")
 	f.Fuzz(func(t *testing.T, yaml string) {
 		path := filepath.Join(t.TempDir(), "kdcha.yaml")
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -243,7 +244,11 @@ func FuzzLoadConfig(f *testing.F) {
 		if err == nil || !errors.As(err, &ce) {
 			return
 		}
-		lines := strings.Count(yaml, "\n") + 1
+		// Line breaks as YAML counts them.
+		lines := 1
+		for _, br := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+			lines += strings.Count(strings.ReplaceAll(yaml, "\r\n", "\n"), br)
+		}
 		for _, p := range ce.Problems {
 			if p.File != path || p.Line < 0 || p.Line > lines {
 				t.Errorf("problem %q outside %s (%d lines)", p, path, lines)
