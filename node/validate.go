@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/internal/filecheck"
 )
 
@@ -73,7 +75,7 @@ func (e *ConfigError) Error() string {
 // agent runs before it serves, reporting every problem at once as a
 // *ConfigError: what LoadConfig checks, and what only this host can tell —
 // files exist and secrets are private (webhook secret_file, kinit keytabs,
-// the master key stash), notify and check scripts are absolute paths to
+// the master key stash, the cluster TLS keys), notify and check scripts are absolute paths to
 // executables, notify scripts name configured VRRP instances, interfaces
 // exist, advert sources and listen addresses are local. `kdcha
 // check-config`, `kdcha agent` (before it binds any port) and a SIGHUP
@@ -196,9 +198,15 @@ func keyAtLine(root *yaml.Node, line int) string {
 // starts with its key path.
 func (c *Config) checkHost() error {
 	errs := []error{c.Notify.CheckFiles(), c.Health.CheckFiles(), c.VRRP.CheckHost()}
+	// Keys that do not exist yet are written by cluster init or join
+	// (mode 0600); one an operator copied in or chmodded is checked.
 	if err := filecheck.Private(c.MasterKeyPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// A stash that does not exist yet is written by cluster init.
 		errs = append(errs, fmt.Errorf("database.master_key_file: %w", err))
+	}
+	for _, name := range []string{cluster.NodeKeyFile, cluster.CAKeyFile} {
+		if err := filecheck.Private(filepath.Join(c.CredentialsDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("node.data_dir: cluster key: %w", err))
+		}
 	}
 	instances := map[string]bool{}
 	var names []string

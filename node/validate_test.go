@@ -45,7 +45,7 @@ notify:
 func checkDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, d := range []string{"data/db", "run"} {
+	for _, d := range []string{"data/db", "data/cluster", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -121,6 +121,8 @@ func TestCheckConfigReportsFileLineKey(t *testing.T) {
 			line: 19, key: "health.checks[0].interval", msg: "outside"},
 		{name: "readable master key", setup: chmod("data/db/master.key", 0o644),
 			key: "database.master_key_file", msg: "accessible to group or others"},
+		{name: "readable cluster TLS key", setup: chmod("data/cluster/node.key", 0o640),
+			line: 4, key: "node.data_dir", msg: "cluster key: DIR/data/cluster/node.key is accessible to group or others"},
 		{name: "unknown key", old: "  name: kdc1", new: "  nmae: kdc1",
 			line: 3, key: "node.nmae", msg: "unknown key"},
 		{name: "bad duration", old: "type: script\n", new: "type: script\n      timeout: soon\n",
@@ -149,8 +151,9 @@ func TestCheckConfigReportsFileLineKey(t *testing.T) {
 				t.Fatalf("%d problems, want 1:\n%v", len(ce.Problems), err)
 			}
 			p := ce.Problems[0]
-			if p.File != path || p.Line != c.line || p.Key != c.key || !strings.Contains(p.Msg, c.msg) {
-				t.Errorf("problem %q\nwant %s:%d: %s: ...%s...", p, path, c.line, c.key, c.msg)
+			msg := strings.ReplaceAll(c.msg, "DIR", dir)
+			if p.File != path || p.Line != c.line || p.Key != c.key || !strings.Contains(p.Msg, msg) {
+				t.Errorf("problem %q\nwant %s:%d: %s: ...%s...", p, path, c.line, c.key, msg)
 			}
 			want := path + ":" + strconv.Itoa(c.line) + ": " + c.key + ": "
 			if c.line == 0 {
