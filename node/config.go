@@ -168,8 +168,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadConfig reads, decodes and validates a config file without looking
-// at this host (CheckConfig adds that). Unknown keys are errors (a typo
+// LoadConfig reads, decodes and validates a config file, without the
+// checks against this host's files and network that CheckConfig adds (for
+// commands such as cluster init that may run before the host is set
+// up). Unknown keys are errors (a typo
 // must not silently fall back to a default), and every problem is
 // reported, naming the file, the line and the key (*ConfigError).
 func LoadConfig(path string) (*Config, error) { return loadConfig(path, false) }
