@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -73,11 +74,12 @@ func (e *ConfigError) Error() string {
 
 // CheckConfig reads the configuration at path and runs every check the
 // agent runs before it serves, reporting every problem at once as a
-// *ConfigError: what LoadConfig checks, and what only this host can tell —
+// *ConfigError: what LoadConfig checks, and what only this host can tell:
 // files exist and secrets are private (webhook secret_file, kinit keytabs,
-// the master key stash, the cluster TLS keys), notify and check scripts are absolute paths to
-// executables, notify scripts name configured VRRP instances, interfaces
-// exist, advert sources and listen addresses are local. `kdcha
+// the master key stash, the cluster TLS keys), notify and check scripts
+// are absolute paths to executables, notify scripts name configured VRRP
+// instances, interfaces exist, advert sources and listen addresses are
+// local. `kdcha
 // check-config`, `kdcha agent` (before it binds any port) and a SIGHUP
 // reload all call it, so check-config says ok exactly to what the agent
 // accepts.
@@ -100,7 +102,8 @@ func loadConfig(path string, onHost bool) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	decodeLines := map[int]bool{}
-	if err := dec.Decode(&cfg); err != nil {
+	// An empty file decodes to nothing (io.EOF) and is validated as such.
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			// Decoding stopped part way: validating the rest would

@@ -123,6 +123,8 @@ func TestCheckConfigReportsFileLineKey(t *testing.T) {
 			key: "database.master_key_file", msg: "accessible to group or others"},
 		{name: "readable cluster TLS key", setup: chmod("data/cluster/node.key", 0o640),
 			line: 4, key: "node.data_dir", msg: "cluster key: DIR/data/cluster/node.key is accessible to group or others"},
+		{name: "empty file", old: checkBase, new: "",
+			key: "realm", msg: "required"},
 		{name: "unknown key", old: "  name: kdc1", new: "  nmae: kdc1",
 			line: 3, key: "node.nmae", msg: "unknown key"},
 		{name: "bad duration", old: "type: script\n", new: "type: script\n      timeout: soon\n",
