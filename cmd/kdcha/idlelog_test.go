@@ -20,7 +20,8 @@ const (
 // TestIdleLogVolume runs a production-like 3-node cluster in namespaces:
 // Raft over mutual TLS on the LAN, one VRRP instance (100 ms adverts) and
 // the built-in kinit self-probe on every node, default log level. After
-// startup settles (all voters caught up, one VIP holder), each node logs
+// startup settles (all voters caught up, one VIP holder, every node
+// healthy), each node logs
 // fewer than idleLogLines lines in idleLogWindow: nothing periodic at
 // info.
 func TestIdleLogVolume(t *testing.T) {
@@ -79,6 +80,18 @@ vrrp:
 	admin := &clusterNode{name: first.name, dir: filepath.Dir(first.cfgPath)}
 	waitVoters(t, admin, len(nodes))
 	l.holder(10*time.Second, first)
+	// Settled also means every node's health checks have come up: their
+	// first transitions are startup, not idle, logging.
+	for _, n := range nodes {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if h := n.status(t).Health; h != nil && !h.Pending && h.Delta == 0 && !h.Fault {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s health did not settle: %+v", n.name, n.status(t).Health)
+			}
+		}
+	}
 
 	start := make([]int, len(nodes))
 	for i, n := range nodes {
