@@ -209,6 +209,14 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	if req.NoPreauth {
 		cr.Attributes = &db.Attributes{}
 	}
+	if len(req.EncTypes) > 0 {
+		ets, err := db.ParseEncTypes(req.EncTypes)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		cr.EncTypes = ets
+	}
 	p, err := s.store.Create(r.Context(), cr)
 	s.reply(w, r, "principal.add", p, err, fieldsSet(req, "name")...)
 }
@@ -218,6 +226,18 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 	var req ModifyRequest
 	if !readJSON(w, r, &req) {
 		return
+	}
+	var etypes *[]int32
+	if req.EncTypes != nil {
+		ets := []int32{}
+		if len(*req.EncTypes) > 0 {
+			var err error
+			if ets, err = db.ParseEncTypes(*req.EncTypes); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		etypes = &ets
 	}
 	// The change is made against what the leader has: without a quorum
 	// it could not be made anyway.
@@ -235,6 +255,7 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request) {
 		Expires:          req.Expires,
 		PasswordExpires:  req.PasswordExpires,
 		Policy:           req.Policy,
+		EncTypes:         etypes,
 		IfRevision:       cur.Revision,
 	})
 	if err == nil && req.Unlock && p.Locked {

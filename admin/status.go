@@ -11,6 +11,9 @@ import (
 type NodeStatus struct {
 	Node  string `json:"node"`
 	Realm string `json:"realm"`
+	// Mode is the node's mode: kdc, or keepalived (no embedded KDC or
+	// database: VRRP and health checks in front of an external KDC).
+	Mode string `json:"mode"`
 	// KDC are the addresses the KDC listens on.
 	KDC []string `json:"kdc"`
 	// Cluster is the node's Raft view.

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -9,10 +8,13 @@ import (
 
 // PrincipalInfo is what the API shows of a principal: never key material.
 type PrincipalInfo struct {
-	Name             string        `json:"name"`
-	Aliases          []string      `json:"aliases,omitempty"`
-	KVNO             uint32        `json:"kvno"`
-	EncTypes         []string      `json:"enctypes"`
+	Name     string   `json:"name"`
+	Aliases  []string `json:"aliases,omitempty"`
+	KVNO     uint32   `json:"kvno"`
+	EncTypes []string `json:"enctypes"`
+	// EncTypeSet is the principal's own enctype set, by MIT name, that its
+	// next password change or rekey makes keys for (empty: the realm's).
+	EncTypeSet       []string      `json:"enctype_set,omitempty"`
 	Attributes       db.Attributes `json:"attributes"`
 	MaxLife          Duration      `json:"max_life,omitempty"`
 	MaxRenewableLife Duration      `json:"max_renewable_life,omitempty"`
@@ -45,25 +47,13 @@ func infoOf(p *db.Principal) PrincipalInfo {
 		PasswordChanged:  p.PasswordChanged,
 		Policy:           p.Policy,
 	}
+	if len(p.EncTypes) > 0 {
+		info.EncTypeSet = db.EncTypeNames(p.EncTypes)
+	}
 	for _, k := range p.Keys {
-		info.EncTypes = append(info.EncTypes, encTypeName(k.EType))
+		info.EncTypes = append(info.EncTypes, db.EncTypeName(k.EType))
 	}
 	return info
-}
-
-// encTypeNames are the MIT names of the enctypes kdcha makes keys for.
-var encTypeNames = map[int32]string{
-	17: "aes128-cts-hmac-sha1-96",
-	18: "aes256-cts-hmac-sha1-96",
-	19: "aes128-cts-hmac-sha256-128",
-	20: "aes256-cts-hmac-sha384-192",
-}
-
-func encTypeName(e int32) string {
-	if n, ok := encTypeNames[e]; ok {
-		return n
-	}
-	return "enctype-" + strconv.Itoa(int(e))
 }
 
 // AddRequest creates a principal. Exactly one of Password and RandomKey.
@@ -77,6 +67,9 @@ type AddRequest struct {
 	Aliases          []string `json:"aliases,omitempty"`
 	// Policy names the password policy ("": the realm default).
 	Policy string `json:"policy,omitempty"`
+	// EncTypes are the enctypes of the keys, now and at later password
+	// changes and rekeys (MIT names or aliases; empty: the realm's).
+	EncTypes []string `json:"enctypes,omitempty"`
 }
 
 // ModifyRequest changes a principal; nil fields are left alone.
@@ -100,6 +93,9 @@ type ModifyRequest struct {
 	Expires         *time.Time `json:"expires,omitempty"`
 	PasswordExpires *time.Time `json:"password_expires,omitempty"`
 	Policy          *string    `json:"policy,omitempty"`
+	// EncTypes replaces the enctype set used from the next password change
+	// or rekey (MIT names; an empty list: the realm's).
+	EncTypes *[]string `json:"enctypes,omitempty"`
 }
 
 // apply returns the attributes after the request's changes.

@@ -33,8 +33,9 @@ import (
 //	      type: script
 //	      script: ["/usr/local/bin/check-disk", "--min", "10%"]  # or one string split on spaces
 //
-// The agent decodes the YAML, calls ApplyDefaults, then Validate. The agent
-// adds the kinit check for the probe principal it creates itself; an empty
+// The agent decodes the YAML, calls ApplyDefaults, then Validate. In mode
+// kdc the agent adds the kinit check for the probe principal it creates
+// itself; in mode keepalived (an external KDC) it adds nothing. An empty
 // list means no checks (Delta 0, never FAULT).
 type Config struct {
 	// Checks are run independently; their contributions are summed.

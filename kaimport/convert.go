@@ -23,6 +23,11 @@ type Options struct {
 	// health.DefaultKDC (the KDC on this host, which is what a check script
 	// run by keepalived on the KDC host normally asks).
 	KDC string
+	// Peers are the keepalived configurations of the other nodes: the
+	// priorities of their instances of the same virtual routers (VRID)
+	// are the backups' priorities the weight tie warning compares with.
+	// Without them, this file's other instances stand in (a mirrored pair).
+	Peers []*kaconf.Config
 }
 
 // Result is a converted configuration.
@@ -77,6 +82,10 @@ func Convert(c *kaconf.Config, o Options) (*Result, error) {
 		}
 	}
 	r.checks(c, o)
+	r.weightTies(c, o)
+	if len(r.Health.Checks) == 0 {
+		r.Notes = append(r.Notes, "no vrrp_script was converted: nothing lowers this node's priority when its KDC fails; add a kinit check (health.checks, type kinit, with a principal and keytab)")
+	}
 	for _, sg := range c.SyncGroups {
 		r.skip(sg.Pos, "vrrp_sync_group "+sg.Name, fmt.Sprintf("kdcha instances fail over independently: %s are converted as separate instances and may end up MASTER on different nodes", strings.Join(sg.Group, ", ")))
 		for _, cmd := range []*kaconf.Command{sg.Notify.Notify, sg.Notify.Master, sg.Notify.Backup, sg.Notify.Fault, sg.Notify.Stop} {

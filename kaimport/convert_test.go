@@ -2,6 +2,7 @@ package kaimport
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -110,8 +111,18 @@ func TestConvertSeed(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(wantNot, "\n") {
 				t.Errorf("not carried over:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantNot, "\n"))
 			}
-			if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "probes the KDC at 127.0.0.1:88") || !strings.Contains(r.Notes[0], "KRB5_CONFIG=/etc/keepalived/krb5-local.conf") {
+			if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "probes the KDC at 127.0.0.1:88") || !strings.Contains(r.Notes[0], "KRB5_CONFIG=/etc/keepalived/krb5-local.conf") {
 				t.Errorf("notes %q, want the KDC address assumption with the script's KRB5_CONFIG", r.Notes)
+			}
+			// The seed's chk_krb5kdc weight -50 takes the master from 150
+			// to 100, the backup's priority: it never fails over.
+			master, line := "VI_KDC_A", 35
+			if node.name == "kdc2" {
+				master, line = "VI_KDC_B", 62
+			}
+			tie := fmt.Sprintf("testdata/seed/%s/keepalived.conf:%d: vrrp_instance %s priority 150 with chk_krb5kdc weight -50 gives 100 when the check fails: a tie with the backup's priority 100", node.name, line, master)
+			if len(r.Notes) != 2 || !strings.HasPrefix(r.Notes[1], tie) || !strings.Contains(r.Notes[1], "keepalived keeps the master") {
+				t.Errorf("notes %q, want the weight tie %q", r.Notes, tie)
 			}
 			checkYAML(t, r, file)
 		})
@@ -131,6 +142,9 @@ func checkYAML(t *testing.T, r *Result, source string) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("decode the output: %v\n%s", err, b)
+	}
+	if doc.Mode != "keepalived" {
+		t.Errorf("mode %q, want keepalived", doc.Mode)
 	}
 	if doc.Realm != r.Realm || (doc.Node == nil) != (r.NodeName == "") || doc.Node != nil && doc.Node.Name != r.NodeName {
 		t.Errorf("realm/node: %+v %+v", doc.Realm, doc.Node)

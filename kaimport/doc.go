@@ -7,7 +7,10 @@
 // What it owns: the mapping (vrrp_instance to vrrp.instances,
 // vrrp_script to health.checks, with a `kinit -kt` script recognised as a
 // native kinit check; track_script weights to check weights; notify* to
-// notify.scripts; unicast peers, GARP and preemption settings), the YAML
+// notify.scripts; unicast peers, GARP and preemption settings; `mode:
+// keepalived`, so the agent fronts the KDC instead of replacing it), the
+// warning about check weights that tie with the backup's priority and so
+// never fail over (ties.go), the YAML
 // document with comments naming each item's source line, and the list of
 // items not carried over (Result.NotCarried).
 //

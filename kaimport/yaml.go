@@ -17,7 +17,10 @@ import (
 // document is the part of the agent configuration a conversion fills, with
 // the agent's key names; every other key keeps the agent's default.
 type document struct {
-	Realm  string         `yaml:"realm"`
+	Realm string `yaml:"realm"`
+	// Mode is always keepalived: the converted node fronts the KDC
+	// keepalived fronted instead of replacing it.
+	Mode   string         `yaml:"mode"`
 	Node   *nodeSection   `yaml:"node,omitempty"`
 	VRRP   vrrp.Config    `yaml:"vrrp"`
 	Health *health.Config `yaml:"health,omitempty"`
@@ -36,7 +39,7 @@ var instanceKeys = map[string]bool{"name": true, "interface": true, "vrid": true
 // the agent's defaults are left out; comments name each item's source
 // line, what changed, and (at the top) what was not carried over.
 func (r *Result) YAML(source string) ([]byte, error) {
-	doc := document{Realm: r.Realm, VRRP: r.VRRP}
+	doc := document{Realm: r.Realm, Mode: "keepalived", VRRP: r.VRRP}
 	if r.NodeName != "" {
 		doc.Node = &nodeSection{Name: r.NodeName}
 	}
@@ -100,9 +103,9 @@ func (r *Result) YAML(source string) ([]byte, error) {
 func (r *Result) header(source string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kdcha agent configuration converted from %s by `kdcha import keepalived`.\n", printable(source))
-	b.WriteString("Keys not written take the agent's defaults (see configs/cluster-node.yaml).\n")
-	b.WriteString("\nkdcha has no keepalived-only mode yet: as written, the agent also runs its own KDC\n")
-	b.WriteString("(kdc.listen default 0.0.0.0:88), which cannot share the host with a running krb5kdc.\n")
+	b.WriteString("Keys not written take the agent's defaults (see configs/keepalived-only.yaml).\n")
+	b.WriteString("\nmode: keepalived: like keepalived, the agent runs VRRP, the health checks and the notify\n")
+	b.WriteString("scripts only, in front of the KDC you keep (e.g. MIT krb5kdc); it runs no KDC or database.\n")
 	for _, n := range r.Notes {
 		b.WriteString("\nCheck: " + printable(n) + "\n")
 	}

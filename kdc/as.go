@@ -23,7 +23,7 @@ import (
 func (h *Handler) handleAS(req Request, now time.Time) ([]byte, *outcome) {
 	out := &outcome{exchange: "AS_REQ", client: "<unknown>", server: "<unknown>"}
 	var as messages.ASReq
-	if err := as.Unmarshal(req.Data); err != nil {
+	if err := wire.DecodeASReq(req.Data, &as); err != nil {
 		out.drop("malformed AS-REQ: %v", err)
 		return nil, out
 	}
@@ -205,7 +205,7 @@ func asTicketFlags(opts asn1.BitString, client, server *db.Principal, preauthent
 // allowed skew.
 func (h *Handler) verifyEncTimestamp(pa types.PAData, client *db.Principal, now time.Time) *krbError {
 	var ed types.EncryptedData
-	if err := ed.Unmarshal(pa.PADataValue); err != nil {
+	if err := wire.DecodeEncryptedData(pa.PADataValue, &ed); err != nil {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "malformed PA-ENC-TIMESTAMP: %v", err)
 	}
 	key, ok := client.KeyFor(ed.EType)
@@ -221,7 +221,7 @@ func (h *Handler) verifyEncTimestamp(pa types.PAData, client *db.Principal, now 
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "wrong password or key (PA-ENC-TIMESTAMP does not decrypt)")
 	}
 	var ts types.PAEncTSEnc
-	if err := ts.Unmarshal(plain); err != nil {
+	if err := wire.DecodePAEncTSEnc(plain, &ts); err != nil {
 		return newError(errorcode.KDC_ERR_PREAUTH_FAILED, "malformed PA-ENC-TS-ENC: %v", err)
 	}
 	if d := ts.PATimestamp.Sub(now); d > h.policy.ClockSkew || d < -h.policy.ClockSkew {

@@ -209,7 +209,7 @@ func TestRFC8009(t *testing.T) {
 	}
 	for _, want := range []int32{19, 20} {
 		srep, sp := tgsReply(t, k.handle(k.tgsReq(t, tgsReq{tgt: rep.Ticket, sessionKey: part.Key, client: "sha2user", service: "HTTP/sha2.example.com", etypes: []int32{want, 18}})), part.Key, 8)
-		if sp.Key.KeyType != want || len(sp.Key.KeyValue) != keySizes[want] {
+		if sp.Key.KeyType != want || len(sp.Key.KeyValue) != mustKeySize(t, want) {
 			t.Fatalf("service session key enctype %d (%d bytes), want %d", sp.Key.KeyType, len(sp.Key.KeyValue), want)
 		}
 		decryptTicket(t, srep.Ticket, k.db.byName["HTTP/sha2.example.com@"+testRealm])

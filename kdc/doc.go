@@ -14,7 +14,9 @@
 // kdc/internal/wire (hand-written DER on kdc/internal/der, byte for byte
 // what gokrb5's reflection encoder writes), and encryption uses
 // kdc/internal/kcrypto, which derives each database key's Ke/Ki once and
-// keeps them in a bounded cache. Requests are still decoded by gokrb5.
+// keeps them in a bounded cache. Requests are decoded by kdc/internal/wire
+// too, into gokrb5's types, with the length and range checks gokrb5's
+// decoder lacks.
 //
 // The listeners also count, per socket, the requests that enter and leave
 // the handler (Progress), so the agent can tell a stalled KDC from a busy

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
@@ -14,10 +13,7 @@ import (
 // permittedEType reports whether the KDC will use an enctype for any key:
 // only the AES families. DES, 3DES and RC4 are refused outright, as MIT does
 // by default since 1.21, so a downgrade request cannot weaken a ticket.
-func permittedEType(e int32) bool {
-	_, ok := keySizes[e]
-	return ok
-}
+func permittedEType(e int32) bool { return db.SupportedEncType(e) }
 
 // selectKey returns the principal's key for the first enctype in the
 // client's preference order that the principal holds and the KDC permits.
@@ -53,22 +49,15 @@ func ticketKey(service *db.Principal) (db.Key, bool) {
 	return db.Key{}, false
 }
 
-// keySizes are the key lengths of the permitted enctypes. gokrb5's
-// GetKeyByteSize says 24 for aes256-cts-hmac-sha384-192, whose keys are 32
-// bytes (RFC 8009), so it cannot be trusted for this.
-var keySizes = map[int32]int{
-	etypeID.AES128_CTS_HMAC_SHA1_96:    16,
-	etypeID.AES256_CTS_HMAC_SHA1_96:    32,
-	etypeID.AES128_CTS_HMAC_SHA256_128: 16,
-	etypeID.AES256_CTS_HMAC_SHA384_192: 32,
-}
-
 // newSessionKey draws a fresh random key of the given enctype. AES keys are
 // the random bytes themselves (random-to-key is the identity).
 func newSessionKey(rnd io.Reader, e int32) (types.EncryptionKey, error) {
-	size, ok := keySizes[e]
-	if !ok {
+	if !permittedEType(e) {
 		return types.EncryptionKey{}, fmt.Errorf("session key enctype %d not permitted", e)
+	}
+	size, err := kcrypto.KeySize(e)
+	if err != nil {
+		return types.EncryptionKey{}, fmt.Errorf("session key: %w", err)
 	}
 	key := make([]byte, size)
 	if _, err := io.ReadFull(rnd, key); err != nil {

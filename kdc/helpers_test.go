@@ -15,6 +15,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/kdcha/kdcha/kdc/db"
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
 )
 
 var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -272,4 +273,13 @@ func decryptTicket(t testing.TB, tkt messages.Ticket, p *db.Principal) messages.
 // encryptionKey is a database key in gokrb5's type, for the test clients.
 func encryptionKey(k db.Key) types.EncryptionKey {
 	return types.EncryptionKey{KeyType: k.EType, KeyValue: k.Value}
+}
+
+func mustKeySize(t *testing.T, etype int32) int {
+	t.Helper()
+	n, err := kcrypto.KeySize(etype)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/kdcha/kdcha/kdc/internal/der"
 )
 
 // TestMalformedRequests feeds hostile or broken requests to the engine:
@@ -96,6 +98,11 @@ func TestMalformedRequests(t *testing.T) {
 		{"64 KiB of garbage after an AS tag", append([]byte{0x6a, 0x83, 0x00, 0xff, 0xff}, bytes.Repeat([]byte{0xa5}, 65535)...), drop},
 		{"wrong message type inside", mutateAS(func(r *messages.ASReq) { r.MsgType = 12 }), drop},
 		{"pvno 4 (MIT's decoder refuses it)", mutateAS(func(r *messages.ASReq) { r.PVNO = 4 }), drop},
+		// gokrb5 reads past the one byte and panics: a remote crash of the
+		// KDC process wherever the panic is not recovered.
+		{"additional-tickets one byte long in an AS-REQ", withBodyField(t, validAS, []byte{0xab, 0x01, 0x30}), drop},
+		{"additional-tickets one byte long in a TGS-REQ", withBodyField(t, tgsWith(func(*types.Authenticator) {}, nil), []byte{0xab, 0x01, 0x00}), drop},
+		{"additional-tickets empty", withBodyField(t, validAS, []byte{0xab, 0x00}), drop},
 		{"TGS-REQ truncated", func() []byte { b := tgsWith(func(*types.Authenticator) {}, nil); return b[:len(b)-3] }(), drop},
 		{"no enctypes", mutateAS(func(r *messages.ASReq) { r.ReqBody.EType = nil }), errorcode.KDC_ERR_ETYPE_NOSUPP},
 		{"negative enctypes only", mutateAS(func(r *messages.ASReq) { r.ReqBody.EType = []int32{-128, -1} }), errorcode.KDC_ERR_ETYPE_NOSUPP},
@@ -155,3 +162,43 @@ func (k *testKDC) errorForTest(t *testing.T) []byte {
 // maxErrorAmplification bounds reply size over request size for the
 // decodable-but-wrong requests TestMalformedRequests sends.
 const maxErrorAmplification = 3
+
+// withBodyField returns the AS-REQ or TGS-REQ req with field appended to
+// its KDC-REQ-BODY (every enclosing length rewritten): fields gokrb5's
+// encoder cannot produce.
+func withBodyField(t *testing.T, req, field []byte) []byte {
+	t.Helper()
+	app, _, err := der.Read(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _, err := der.Read(app.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, a := der.Open(nil, req[0])
+	out, s := der.Open(out, der.TagSequence)
+	for rest := seq.Content; len(rest) > 0; {
+		var f der.Element
+		if f, rest, err = der.Read(rest); err != nil {
+			t.Fatal(err)
+		}
+		var m int
+		out, m = der.Open(out, der.Context(f.Tag))
+		if f.Tag == 4 {
+			body, _, err := der.Read(f.Content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b int
+			out, b = der.Open(out, der.TagSequence)
+			out = append(append(out, body.Content...), field...)
+			out = der.Close(out, b)
+		} else {
+			out = append(out, f.Content...)
+		}
+		out = der.Close(out, m)
+	}
+	out = der.Close(out, s)
+	return der.Close(out, a)
+}

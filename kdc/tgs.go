@@ -23,7 +23,8 @@ import (
 func (h *Handler) handleTGS(req Request, now time.Time) ([]byte, *outcome) {
 	out := &outcome{exchange: "TGS_REQ", client: "<unknown>", server: "<unknown>"}
 	var tgs messages.TGSReq
-	if err := tgs.Unmarshal(req.Data); err != nil {
+	rawBody, err := wire.DecodeTGSReq(req.Data, &tgs)
+	if err != nil {
 		out.drop("malformed TGS-REQ: %v", err)
 		return nil, out
 	}
@@ -35,11 +36,6 @@ func (h *Handler) handleTGS(req Request, now time.Time) ([]byte, *outcome) {
 	b := tgs.ReqBody
 	out.etypes = b.EType
 	out.server = displayName(b.SName, b.Realm)
-	rawBody, err := rawReqBody(req.Data)
-	if err != nil {
-		out.drop("malformed TGS-REQ: %v", err)
-		return nil, out
-	}
 	reply, hdr, kerr := h.issueTGS(&tgs, rawBody, now, out)
 	if kerr != nil {
 		out.fail(kerr)
@@ -64,7 +60,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 		return nil, hdr, newError(errorcode.KDC_ERR_PADATA_TYPE_NOSUPP, "no PA-TGS-REQ")
 	}
 	var ap messages.APReq
-	if err := ap.Unmarshal(pa.PADataValue); err != nil {
+	if err := wire.DecodeAPReq(pa.PADataValue, &ap); err != nil {
 		return nil, hdr, newError(errorcode.KRB_AP_ERR_MSG_TYPE, "malformed AP-REQ in PA-TGS-REQ: %v", err)
 	}
 	renew := flagSet(b.KDCOptions, flags.Renew)
@@ -197,7 +193,7 @@ func (h *Handler) verifyHeader(ap messages.APReq, rawBody []byte, renew bool, no
 	if err != nil {
 		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "authenticator does not decrypt: %v", err)
 	}
-	if err := auth.Unmarshal(plain); err != nil {
+	if err := wire.DecodeAuthenticator(plain, &auth); err != nil {
 		return hdr, types.EncryptionKey{}, auth, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "malformed authenticator: %v", err)
 	}
 	if auth.CRealm != hdr.CRealm || !auth.CName.Equal(hdr.CName) {
@@ -325,8 +321,8 @@ func (h *Handler) newServiceTicket(b messages.KDCReqBody, hdr messages.EncTicket
 		if err != nil {
 			return etp, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "enc-authorization-data does not decrypt: %v", err)
 		}
-		var ad types.AuthorizationData
-		if _, err := asn1.Unmarshal(plain, &ad); err != nil {
+		ad, err := wire.DecodeAuthorizationData(plain)
+		if err != nil {
 			return etp, newError(errorcode.KRB_AP_ERR_BAD_INTEGRITY, "malformed enc-authorization-data: %v", err)
 		}
 		authz = append(append(types.AuthorizationData{}, authz...), ad...)

@@ -10,6 +10,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/kdcha/kdcha/kdc/internal/wire"
 )
 
 func TestTGSServiceTicket(t *testing.T) {
@@ -167,7 +169,8 @@ func TestRawReqBody(t *testing.T) {
 	k := newTestKDC(t)
 	tgt, part := k.tgt(t)
 	req := k.tgsReq(t, tgsReq{tgt: tgt, sessionKey: part.Key, service: "HTTP/web.example.com"})
-	raw, err := rawReqBody(req)
+	var decoded messages.TGSReq
+	raw, err := wire.DecodeTGSReq(req, &decoded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +183,7 @@ func TestRawReqBody(t *testing.T) {
 		t.Fatalf("raw req-body differs from the body encoding")
 	}
 	for _, cut := range []int{1, 10, len(req) / 2, len(req) - 1} {
-		if _, err := rawReqBody(req[:cut]); err == nil {
+		if _, err := wire.DecodeTGSReq(req[:cut], &decoded); err == nil {
 			t.Errorf("truncated to %d bytes: no error", cut)
 		}
 	}

@@ -102,7 +102,7 @@ func decodeTicketPart(t messages.Ticket, key db.Key) (messages.EncTicketPart, er
 		return messages.EncTicketPart{}, fmt.Errorf("decrypt ticket: %w", err)
 	}
 	var etp messages.EncTicketPart
-	if err := etp.Unmarshal(plain); err != nil {
+	if err := wire.DecodeEncTicketPart(plain, &etp); err != nil {
 		return messages.EncTicketPart{}, fmt.Errorf("decode ticket: %w", err)
 	}
 	return etp, nil

@@ -124,6 +124,7 @@ func importPrincipal(p *Principal, mk MasterKey) (*db.ImportPrincipal, []string,
 		MaxRenewableLife: seconds(uint32(p.MaxRenewableLife)),
 		Expires:          unixOrZero(p.Expiration),
 		PasswordExpires:  unixOrZero(p.PasswordExpiration),
+		PasswordChanged:  unixOrZero(p.LastPasswordChange()),
 		Policy:           policy,
 	}
 	// Usable keys by kvno, newest first; one per enctype (MIT's first).
@@ -175,6 +176,11 @@ func slicesContainEType(keys []db.Key, et int32) bool {
 	return false
 }
 
+// exportModifier is the principal an export names as the author of every
+// principal's last change (MIT's own kdb5_util create names
+// "db_creation@REALM" the same way: no such principal needs to exist).
+func exportModifier(realm string) string { return "kdcha@" + realm }
+
 // FromExport builds an MIT dump of realm from kdcha principals and
 // policies, with keys encrypted in mk (the master key of the MIT realm
 // that will load it) and a K/M record holding mk.
@@ -198,8 +204,14 @@ func FromExport(ps []*db.Principal, pols []db.PasswordPolicy, mk MasterKey, real
 			return nil, fmt.Errorf("%s is not in realm %s", p.Name, realm)
 		}
 		mp := Principal{BaseLength: 38, Name: p.Name,
-			MaxLife: int32(p.MaxLife / time.Second), MaxRenewableLife: int32(p.MaxRenewableLife / time.Second),
-			TLData: []TLData{{Type: TLKADMData, Data: KADMData(p.Policy)}, {Type: 0x0008, Data: mkvno}}}
+			MaxLife: int32(p.MaxLife / time.Second), MaxRenewableLife: int32(p.MaxRenewableLife / time.Second)}
+		// The history kdb5_util writes (and kadmin getprinc shows): last
+		// modification by whom, and the last password change if known.
+		mp.TLData = append(mp.TLData, ModPrincTL(uint32(p.Modified.Unix()), exportModifier(realm)))
+		if !p.PasswordChanged.IsZero() {
+			mp.TLData = append(mp.TLData, LastPasswordChangeTL(uint32(p.PasswordChanged.Unix())))
+		}
+		mp.TLData = append(mp.TLData, TLData{Type: TLKADMData, Data: KADMData(p.Policy)}, TLData{Type: 0x0008, Data: mkvno})
 		a := p.Attributes
 		for _, f := range []struct {
 			on  bool

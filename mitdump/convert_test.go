@@ -69,7 +69,8 @@ func TestToImport(t *testing.T) {
 	var ps []*db.Principal
 	for _, ip := range req.Principals {
 		ps = append(ps, &db.Principal{Name: ip.Name, Keys: ip.Keys, PreviousKeys: ip.PreviousKeys, Attributes: ip.Attributes,
-			MaxLife: ip.MaxLife, MaxRenewableLife: ip.MaxRenewableLife, Expires: ip.Expires, PasswordExpires: ip.PasswordExpires, Policy: ip.Policy})
+			MaxLife: ip.MaxLife, MaxRenewableLife: ip.MaxRenewableLife, Expires: ip.Expires, PasswordExpires: ip.PasswordExpires, Policy: ip.Policy,
+			PasswordChanged: ip.PasswordChanged})
 	}
 	out, err := FromExport(ps, req.Policies, mk, "MIT.TEST")
 	if err != nil {
@@ -93,7 +94,7 @@ func TestToImport(t *testing.T) {
 	for i := range req.Principals {
 		a, b := req.Principals[i], req2.Principals[i]
 		if a.Name != b.Name || a.Attributes != b.Attributes || a.Policy != b.Policy || a.MaxLife != b.MaxLife ||
-			!a.Expires.Equal(b.Expires) || !a.PasswordExpires.Equal(b.PasswordExpires) ||
+			!a.Expires.Equal(b.Expires) || !a.PasswordExpires.Equal(b.PasswordExpires) || !a.PasswordChanged.Equal(b.PasswordChanged) ||
 			!slices.EqualFunc(a.Keys, b.Keys, func(x, y db.Key) bool {
 				return x.EType == y.EType && x.KVNO == y.KVNO && x.Salt == y.Salt && bytes.Equal(x.Value, y.Value)
 			}) {

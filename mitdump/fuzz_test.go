@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -18,6 +19,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte(Header + "\npolicy\tp\t0\t0\t0\t0\t0\t0\t0\t0\t0\n"))
 	f.Add([]byte(Header + "\nprinc\t38\t3\t0\t0\t0\ta@R\t0\t0\t0\t0\t0\t0\t0\t0\t-1;\n"))
+	f.Add([]byte(Header + "\nprinc\t38\t3\t2\t0\t0\ta@R\t0\t0\t0\t0\t0\t0\t0\t0\t2\t8\tc8d6136b6b405200\t1\t4\tc8d6136b\t-1;\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d, err := Parse(bytes.NewReader(in))
 		if err != nil {
@@ -42,7 +44,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("not stable:\n%s\n%s", out.Bytes(), out2.Bytes())
 		}
 		for i := range d.Principals {
-			d.Principals[i].PolicyName() // must not panic
+			p := &d.Principals[i]
+			p.PolicyName() // must not panic
+			// The tl_data codec: a readable last password change
+			// re-encodes to the bytes it was read from.
+			if at := p.LastPasswordChange(); at != 0 {
+				if tl := LastPasswordChangeTL(at); !slices.ContainsFunc(p.TLData, func(x TLData) bool {
+					return x.Type == tl.Type && bytes.Equal(x.Data, tl.Data)
+				}) {
+					t.Fatalf("last password change %d does not re-encode to its tl_data", at)
+				}
+			}
 		}
 	})
 }

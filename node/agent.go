@@ -95,6 +95,10 @@ func New(cfg *Config, opts Options) *Node {
 		newHealth:    ha.newHealth,
 		openInstance: ha.openInstance,
 	}
+	if !cfg.Mode.embedsKDC() {
+		// The one place the mode switches: the part list.
+		p = keepalivedParts(cfg, log, reg, live, ha, opts)
+	}
 	n := newNode(cfg, log, level, p, live, opts.OnPhase)
 	n.onReloading, n.onReloaded = opts.OnReloading, opts.OnReloaded
 	return n

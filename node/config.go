@@ -17,6 +17,7 @@ import (
 	"github.com/kdcha/kdcha/cluster"
 	"github.com/kdcha/kdcha/health"
 	"github.com/kdcha/kdcha/kdc"
+	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/notify"
 	"github.com/kdcha/kdcha/vrrp"
 )
@@ -27,6 +28,10 @@ import (
 type Config struct {
 	// Realm is the Kerberos realm the node serves. Required.
 	Realm string `yaml:"realm"`
+	// Mode is kdc (default: the embedded KDC and its replicated database)
+	// or keepalived (VRRP and health checks in front of an external KDC;
+	// see mode.go).
+	Mode Mode `yaml:"mode"`
 	// Node is this host's identity and local paths.
 	Node NodeConfig `yaml:"node"`
 	// Database configures the principal database.
@@ -40,11 +45,16 @@ type Config struct {
 	Cluster cluster.Config `yaml:"cluster"`
 	// VRRP are the virtual routers that move the VIP (keepalived-compatible).
 	VRRP vrrp.Config `yaml:"vrrp"`
-	// Health are the checks that set the VRRP priority. The agent always
-	// adds a kinit probe of its own KDC unless a kinit check is configured.
+	// Health are the checks that set the VRRP priority. In mode kdc the
+	// agent adds a kinit probe of its own KDC unless a kinit check is
+	// configured; in mode keepalived these checks alone count.
 	Health health.Config `yaml:"health"`
 	// Notify sends VRRP transitions to webhooks and scripts.
 	Notify notify.Config `yaml:"notify"`
+
+	// unusedFileKeys are the keys of the file that mode keepalived does
+	// not use (see validateMode); set by LoadConfig.
+	unusedFileKeys []string
 }
 
 // DefaultAdminSocket is where a production node serves its admin API.
@@ -93,30 +103,20 @@ type MetricsConfig struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
+		Mode:    ModeKDC,
 		Node:    NodeConfig{Name: host, DataDir: "/var/lib/kdcha", AdminSocket: DefaultAdminSocket, LogLevel: "info"},
 		KDC:     kdc.DefaultConfig(),
 		Metrics: MetricsConfig{Listen: "127.0.0.1:9188"},
 	}
 }
 
-// encTypeIDs maps the MIT enctype names a config may use to their numbers.
-var encTypeIDs = map[string]int32{
-	"aes128-cts-hmac-sha1-96":    17,
-	"aes256-cts-hmac-sha1-96":    18,
-	"aes128-cts-hmac-sha256-128": 19,
-	"aes256-cts-hmac-sha384-192": 20,
-}
-
+// parseEncTypes reads the configured enctype names (db.ParseEncTypes is
+// their one table); an empty list means the database default.
 func parseEncTypes(names []string) ([]int32, error) {
-	var out []int32
-	for _, n := range names {
-		id, ok := encTypeIDs[strings.ToLower(n)]
-		if !ok {
-			return nil, fmt.Errorf("unsupported enctype %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", n)
-		}
-		out = append(out, id)
+	if len(names) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	return db.ParseEncTypes(names)
 }
 
 // Validate checks every section and returns all problems at once, each
@@ -155,12 +155,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("database.enctypes: %w", err))
 	}
 	c.Health.ApplyDefaults()
-	if c.Clustered() {
-		if err := c.Cluster.WithDefaults().Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, v := range []interface{ Validate() error }{c.KDC, c.VRRP, &c.Health, c.Notify} {
+	errs = append(errs, c.validateMode()...)
+	for _, v := range c.modeSections() {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -170,10 +166,10 @@ func (c *Config) Validate() error {
 
 // LoadConfig reads, decodes and validates a config file, without the
 // checks against this host's files and network that CheckConfig adds (for
-// commands such as cluster init that may run before the host is set
-// up). Unknown keys are errors (a typo
-// must not silently fall back to a default), and every problem is
-// reported, naming the file, the line and the key (*ConfigError).
+// commands such as cluster init that may run before the host is set up).
+// Unknown keys are errors (a typo must not silently fall back to a
+// default), and every problem is reported, naming the file, the line and
+// the key (*ConfigError).
 func LoadConfig(path string) (*Config, error) { return loadConfig(path, false) }
 
 // flatten unpacks errors.Join trees into their leaves.
@@ -221,6 +217,12 @@ func lineOf(root *yaml.Node, msg string) int {
 		}
 	}
 	return line
+}
+
+// mappingValue returns the value node of key in mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	_, v := mappingEntry(n, key)
+	return v
 }
 
 // mappingEntry returns the key and value nodes of key in mapping n, or nils.

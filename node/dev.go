@@ -29,6 +29,10 @@ type DevOptions struct {
 	KDCAddr string
 	// User is the user principal created on first start.
 	User string
+	// EncTypes are the enctypes of the keys the node makes (krbtgt and the
+	// user on first start, every principal added later); nil: the
+	// database default (db.DefaultEncTypes).
+	EncTypes []int32
 	// Logger defaults to text on stderr at info.
 	Logger *slog.Logger
 }
@@ -63,7 +67,7 @@ func RunDev(ctx context.Context, o DevOptions, ready func(DevReady) error) error
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	database, err := db.Open(db.Options{DataDir: filepath.Join(dir, "db"), Realm: o.Realm, CreateIfMissing: true, Logger: log})
+	database, err := db.Open(db.Options{DataDir: filepath.Join(dir, "db"), Realm: o.Realm, CreateIfMissing: true, EncTypes: o.EncTypes, Logger: log})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

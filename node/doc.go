@@ -8,6 +8,11 @@
 // kdc/db's, VRRP is vrrp's, checks are health's, deliveries are notify's.
 // cmd/kdcha parses flags and calls this package.
 //
+// In mode keepalived (mode.go, keepalived.go) a node fronts a KDC it does
+// not replace: its part list has no database, KDC or cluster listener,
+// only VRRP, the configured checks, notifications, metrics and a
+// status-only admin API; the lifecycle is the same.
+//
 // A Node runs it all with explicit phases (lifecycle.go): Start (validate,
 // bind, serve, catch up, first verdict, then VRRP), Reload (reload.go) and
 // Stop (hand over Raft leadership, let every VRRP instance resign while the

@@ -112,7 +112,8 @@ type parts struct {
 	// current.
 	clustered bool
 	// openReplica opens the database (and cluster listener) and starts
-	// the member's background work.
+	// the member's background work; nil for a node without one (mode
+	// keepalived).
 	openReplica func() (replica, error)
 	// bind binds every service socket.
 	bind func() (servers, error)
@@ -287,8 +288,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if n.notifier, err = n.parts.newNotifier(n.cfg); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	if n.replica, err = n.parts.openReplica(); err != nil {
-		return err
+	if n.parts.openReplica != nil { // nil: a node without a database
+		if n.replica, err = n.parts.openReplica(); err != nil {
+			return err
+		}
 	}
 	if n.servers, err = n.parts.bind(); err != nil {
 		return err

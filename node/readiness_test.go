@@ -11,7 +11,7 @@ import (
 // stop began.
 func TestTrackReadiness(t *testing.T) {
 	set := readiness.New(readiness.Options{})
-	track := TrackReadiness(set)
+	track := TrackReadiness(set, ModeKDC)
 	for _, p := range []Phase{PhaseStarting, PhaseServing, PhaseCatchingUp, PhaseAwaitingVerdict} {
 		track(p)
 		if set.Ready() {

@@ -63,6 +63,9 @@ func restartKeys(old, cur *Config) []string {
 	if old.Realm != cur.Realm {
 		keys = append(keys, "realm")
 	}
+	if old.Mode != cur.Mode {
+		keys = append(keys, "mode")
+	}
 	for _, k := range changedKeys("node", old.Node, cur.Node) {
 		if k != "node.log_level" {
 			keys = append(keys, k)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
@@ -66,8 +65,7 @@ func (s nodeServices) bind() (*boundServices, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(s.collectors...)
+	registerProcessMetrics(reg, s.collectors)
 	// The self-probe authenticates every second: the KDC logs its
 	// successful requests at debug and counts them apart, so neither
 	// drowns the clients' traffic.

@@ -89,7 +89,7 @@ func (l *liveStatus) fill(v *admin.NodeStatus) {
 
 // NodeStatus implements admin.Cluster.
 func (m *Member) NodeStatus(context.Context) (admin.NodeStatus, error) {
-	v := admin.NodeStatus{Realm: m.db.Realm()}
+	v := admin.NodeStatus{Realm: m.db.Realm(), Mode: string(ModeKDC)}
 	if cs, err := m.db.ClusterStatus(); err == nil {
 		rs := admin.RaftStatusOf(cs)
 		v.Cluster = &rs

@@ -117,6 +117,7 @@ func loadConfig(path string, onHost bool) (*Config, error) {
 			decodeLines[e.add(&root, msg)] = true
 		}
 	}
+	cfg.unusedFileKeys = unusedKeys(&root)
 	problems := flatten(cfg.Validate())
 	if onHost {
 		problems = append(problems, flatten(cfg.checkHost())...)

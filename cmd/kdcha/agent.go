@@ -38,7 +38,7 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("systemd watchdog: %w", err)
 			}
-			track := node.TrackReadiness(ready)
+			track := node.TrackReadiness(ready, cfg.Mode)
 			n := node.New(cfg, node.Options{
 				Collectors:  []prometheus.Collector{buildInfoCollector(readBuildInfo())},
 				Handlers:    map[string]http.Handler{"/healthz": ready.Healthz(), "/readyz": ready.Readyz()},

@@ -8,11 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdcha/kdcha/kdc/db"
 	"github.com/kdcha/kdcha/node"
 )
 
 func newDevCommand() *cobra.Command {
-	var o node.DevOptions
+	var (
+		o      node.DevOptions
+		etypes []string
+	)
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a one-node KDC for development: no root, no config file",
@@ -21,13 +25,22 @@ func newDevCommand() *cobra.Command {
 data dir, serves the admin API on <data-dir>/admin.sock and prints what to type
 next. Runs until interrupted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd.Context(), o, cmd.OutOrStdout()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(etypes) > 0 {
+				var err error
+				if o.EncTypes, err = db.ParseEncTypes(etypes); err != nil {
+					return fmt.Errorf("--enctypes: %w", err)
+				}
+			}
+			return runDev(cmd.Context(), o, cmd.OutOrStdout())
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data-dir", "./kdcha-dev", "directory for the database, master key, krb5.conf and admin socket")
 	f.StringVar(&o.Realm, "realm", "DEV.KDCHA.TEST", "realm name")
 	f.StringVar(&o.KDCAddr, "kdc-addr", "127.0.0.1:8888", "KDC address, UDP and TCP (port 0 picks a free one)")
 	f.StringVar(&o.User, "user", "user", "user principal to create")
+	f.StringSliceVar(&etypes, "enctypes", nil, "enctypes of the keys it makes, MIT names (default aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96; e.g. aes256-cts-hmac-sha384-192,aes128-cts-hmac-sha256-128)")
 	return cmd
 }
 

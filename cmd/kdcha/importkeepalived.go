@@ -17,6 +17,7 @@ import (
 // it could not carry over, so the YAML can be piped while the list is read.
 func newImportKeepalivedCommand() *cobra.Command {
 	var out string
+	var peers []string
 	var o kaimport.Options
 	cmd := &cobra.Command{
 		Use:   "keepalived FILE [-o OUT]",
@@ -26,6 +27,13 @@ func newImportKeepalivedCommand() *cobra.Command {
 			c, err := kaconf.Parse(args[0], kaconf.Options{})
 			if err != nil {
 				return fmt.Errorf("import keepalived: %w", err)
+			}
+			for _, peer := range peers {
+				pc, err := kaconf.Parse(peer, kaconf.Options{})
+				if err != nil {
+					return fmt.Errorf("import keepalived: --peer: %w", err)
+				}
+				o.Peers = append(o.Peers, pc)
 			}
 			r, err := kaimport.Convert(c, o)
 			if err != nil {
@@ -52,6 +60,7 @@ func newImportKeepalivedCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the configuration to this new file (default: stdout)")
 	cmd.Flags().StringVar(&o.Realm, "realm", "", "the realm (default: the realm of the kinit check script's principal)")
 	cmd.Flags().StringVar(&o.KDC, "kdc", "", "host:port the converted kinit checks probe (default 127.0.0.1:88)")
+	cmd.Flags().StringArrayVar(&peers, "peer", nil, "the keepalived.conf of another node of the same virtual routers (repeatable): its priorities are the backups' in the weight tie warning")
 	return cmd
 }
 

@@ -41,7 +41,7 @@ func TestImportKeepalivedSeedLoads(t *testing.T) {
 				b, _ := os.ReadFile(out)
 				t.Fatalf("%v\n%s", err, b)
 			}
-			if cfg.Realm != "EXAMPLE.COM" || cfg.Node.Name != host || len(cfg.VRRP.Instances) != 2 || len(cfg.Health.Checks) != 2 || len(cfg.Notify.Scripts) != 2 {
+			if cfg.Mode != node.ModeKeepalived || cfg.Realm != "EXAMPLE.COM" || cfg.Node.Name != host || len(cfg.VRRP.Instances) != 2 || len(cfg.Health.Checks) != 2 || len(cfg.Notify.Scripts) != 2 {
 				t.Errorf("loaded %+v", cfg)
 			}
 			if c := cfg.Health.Checks[0]; c.Type != health.CheckKinit || c.KDC != "127.0.0.1:88" || *c.Weight != -50 || c.Interval != 2*time.Second {
@@ -49,6 +49,8 @@ func TestImportKeepalivedSeedLoads(t *testing.T) {
 			}
 			for _, want := range []string{
 				"check: health check chk_krb5kdc probes the KDC at 127.0.0.1:88",
+				"check: ../../kaimport/testdata/seed/" + host + "/keepalived.conf:",
+				"a tie with the backup's priority 100",
 				"not carried over: ../../kaimport/testdata/seed/" + host + "/keepalived.conf:27: vrrp_instance VI_KDC_A: authentication (auth_type PASS): kdcha sends and accepts no VRRP authentication",
 				"not carried over: ../../kaimport/testdata/seed/" + host + "/keepalived.conf:72: virtual_server 192.0.2.12 749: LVS/IPVS",
 			} {

@@ -150,7 +150,7 @@ func (n *clusterNode) kpasswd(t *testing.T, user, oldPW, newPW string) (string, 
 // TestClusterKpasswd changes a password with MIT kpasswd through each node
 // of a 3-node cluster, leader and followers alike (followers forward the
 // write to the leader): afterwards the new password works on every node and
-// the old one fails everywhere. (Through a VIP: not covered here.)
+// the old one fails everywhere (through a VIP: TestClusterKpasswdThroughVIP).
 func TestClusterKpasswd(t *testing.T) {
 	requireMITKpasswd(t)
 	nodes := startCluster(t, "n1", "n2", "n3")

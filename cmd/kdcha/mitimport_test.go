@@ -138,6 +138,7 @@ func TestMITDumpImportExport(t *testing.T) {
 	stop()
 	dump := filepath.Join(m.dir, "realm.dump")
 	m.must("kdb5_util", "-r", mitImportRealm, "dump", dump)
+	alicePwChange := getprincLine(t, m.must("kadmin.local", "-r", mitImportRealm, "-q", "getprinc alice"), "Last password change:")
 
 	n := startDev(t, nil, "--realm", mitImportRealm)
 	// Without --overwrite the realm's krbtgt (made by kdcha) refuses it all.
@@ -205,6 +206,28 @@ func TestMITDumpImportExport(t *testing.T) {
 	if out := m2.must("kvno", "-k", svcKT, "host/svc.mit.test"); !strings.Contains(out, "keytab entry valid") {
 		t.Fatalf("kvno -k against MIT after load:\n%s", out)
 	}
+	// The last password change made the whole trip (MIT -> kdcha -> MIT),
+	// and MIT names kdcha as the last modifier.
+	got := m2.must("kadmin.local", "-r", mitImportRealm, "-q", "getprinc alice")
+	if l := getprincLine(t, got, "Last password change:"); l != alicePwChange || strings.Contains(l, "[never]") {
+		t.Errorf("after export and load: %q, MIT had %q", l, alicePwChange)
+	}
+	if l := getprincLine(t, got, "Last modified:"); !strings.HasSuffix(l, "(kdcha@"+mitImportRealm+")") {
+		t.Errorf("after export and load: %q", l)
+	}
+}
+
+// getprincLine returns the line of kadmin getprinc output that starts
+// with prefix.
+func getprincLine(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimSpace(l)
+		}
+	}
+	t.Fatalf("no %q in getprinc output:\n%s", prefix, out)
+	return ""
 }
 
 // `cluster init --import-mit-dump` starts a new realm from an MIT dump

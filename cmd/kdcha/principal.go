@@ -37,8 +37,8 @@ func principalAdd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
 			if keysFile != "" {
-				if randomKey || passwordFile != "" || len(req.Aliases) > 0 || req.NoPreauth {
-					return errors.New("--keys-from-keytab takes no password, random key, alias or preauth flag")
+				if randomKey || passwordFile != "" || len(req.Aliases) > 0 || req.NoPreauth || len(req.EncTypes) > 0 {
+					return errors.New("--keys-from-keytab takes no password, random key, alias, preauth or enctypes flag (the keytab's keys are kept)")
 				}
 				return importFromKeytab(cmd, req.Name, keysFile, req)
 			}
@@ -71,6 +71,7 @@ func principalAdd() *cobra.Command {
 	f.StringSliceVar(&req.Aliases, "alias", nil, "another name of this principal (repeatable)")
 	f.StringVar(&req.Policy, "policy", "", "password policy (default: the realm default policy)")
 	f.StringVar(&keysFile, "keys-from-keytab", "", "take the keys (and kvno) from this existing keytab of the service, so it need not be re-issued")
+	f.StringSliceVar(&req.EncTypes, "enctypes", nil, "enctypes of its keys, kept by later password changes and rekeys (MIT names: aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96,aes256-cts-hmac-sha384-192,aes128-cts-hmac-sha256-128; default: the realm's)")
 	return cmd
 }
 
@@ -159,6 +160,7 @@ func principalModify() *cobra.Command {
 	vals := map[string]*bool{}
 	var maxLife, maxRenew time.Duration
 	var expires, pwExpires, policy string
+	var etypes []string
 	cmd := &cobra.Command{
 		Use:   "modify NAME",
 		Short: "Change a principal's flags, limits or aliases",
@@ -184,6 +186,9 @@ func principalModify() *cobra.Command {
 			}
 			if f.Changed("policy") {
 				req.Policy = &policy
+			}
+			if f.Changed("enctypes") {
+				req.EncTypes = &etypes
 			}
 			if clearAliases && f.Changed("alias") {
 				return errors.New("--clear-aliases and --alias exclude each other")
@@ -220,6 +225,7 @@ func principalModify() *cobra.Command {
 	f.StringVar(&expires, "expires", "", "when the principal expires: RFC 3339 time, a duration from now (2160h), now, or never")
 	f.StringVar(&pwExpires, "password-expires", "", "when its password expires (same forms); the next password change sets it from the policy's maxlife")
 	f.StringVar(&policy, "policy", "", `password policy ("" for the realm default)`)
+	f.StringSliceVar(&etypes, "enctypes", nil, `enctypes of the keys its next password change or rekey makes (MIT names; "" for the realm's)`)
 	return cmd
 }
 
@@ -320,6 +326,9 @@ func printPrincipal(w io.Writer, p admin.PrincipalInfo) {
 	}
 	row("Key version", p.KVNO)
 	row("Enctypes", strings.Join(p.EncTypes, ", "))
+	if len(p.EncTypeSet) > 0 {
+		row("Enctypes of new keys", strings.Join(p.EncTypeSet, ", "))
+	}
 	a := p.Attributes
 	row("Requires preauth", a.RequiresPreauth)
 	row("Disabled", a.Disabled)

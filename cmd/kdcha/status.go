@@ -36,6 +36,9 @@ func newStatusCommand() *cobra.Command {
 
 func printNodeView(w io.Writer, v admin.NodeStatus) {
 	fmt.Fprintf(w, "node %s, realm %s, KDC on %s\n", orNone(v.Node), v.Realm, orNone(strings.Join(v.KDC, ", ")))
+	if v.Mode != "" {
+		fmt.Fprintf(w, "mode %s\n", v.Mode)
+	}
 	if c := v.Cluster; c != nil {
 		fmt.Fprintf(w, "cluster: %s, term %d, leader %s, applied %d/%d, %d members, %d principals\n",
 			c.State, c.Term, orNone(c.LeaderID), c.AppliedIndex, c.CommitIndex, len(c.Members), c.Principals)

@@ -27,6 +27,9 @@ type CreateRequest struct {
 	Aliases []string
 	// Policy names the password policy ("": the realm default).
 	Policy string
+	// EncTypes are the enctypes of the principal's keys, now and at every
+	// later password change and rekey (nil: the realm's).
+	EncTypes []int32
 }
 
 // Modification lists the changes Modify makes: a nil field is left alone.
@@ -44,6 +47,10 @@ type Modification struct {
 	PasswordExpires *time.Time
 	// Policy replaces the password policy ("": the realm default).
 	Policy *string
+	// EncTypes replaces the enctype set (empty: the realm's). The keys
+	// are not changed: the set applies from the next password change or
+	// rekey, as MIT's supported enctypes do.
+	EncTypes *[]int32
 	// IfRevision, when non-zero, makes Modify fail with ErrConflict if the
 	// principal changed since the caller read it at this revision, so a
 	// read-modify-write of Attributes cannot lose a concurrent change.
@@ -78,6 +85,13 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 	if req.MaxLife < 0 || req.MaxRenewableLife < 0 {
 		return nil, fmt.Errorf("create %s: %w: negative lifetime", name, ErrInvalid)
 	}
+	etypes := d.etypes
+	if req.EncTypes != nil {
+		if err := validateEncTypes(req.EncTypes); err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
+		}
+		etypes = req.EncTypes
+	}
 	attrs := Attributes{}
 	var keys []plainKey
 	switch {
@@ -89,9 +103,9 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 			return nil, fmt.Errorf("create %s: %w", name, err)
 		}
 		attrs.RequiresPreauth = true
-		keys, err = passwordKeys(*req.Password, comps, d.realm, d.etypes)
+		keys, err = passwordKeys(*req.Password, comps, d.realm, etypes)
 	case req.RandomKey:
-		keys, err = randomKeys(comps, d.realm, d.etypes)
+		keys, err = randomKeys(comps, d.realm, etypes)
 	default:
 		return nil, fmt.Errorf("create %s: %w: neither a password nor a random key requested", name, ErrInvalid)
 	}
@@ -116,6 +130,7 @@ func (d *DB) Create(ctx context.Context, req CreateRequest) (*Principal, error) 
 			MaxRenewableLife: &req.MaxRenewableLife,
 			Aliases:          &aliases,
 			Policy:           &req.Policy,
+			EncTypes:         &req.EncTypes,
 			Password:         req.Password != nil,
 		}, nil
 	})
@@ -129,7 +144,7 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 		return nil, err
 	}
 	if m.Attributes == nil && m.MaxLife == nil && m.MaxRenewableLife == nil && m.Aliases == nil &&
-		m.Expires == nil && m.PasswordExpires == nil && m.Policy == nil {
+		m.Expires == nil && m.PasswordExpires == nil && m.Policy == nil && m.EncTypes == nil {
 		return nil, fmt.Errorf("modify %s: %w: nothing to change", p.Name, ErrInvalid)
 	}
 	c := &command{
@@ -142,6 +157,7 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 		Expires:          m.Expires,
 		PasswordExpires:  m.PasswordExpires,
 		Policy:           m.Policy,
+		EncTypes:         m.EncTypes,
 	}
 	if m.Aliases != nil {
 		aliases, err := d.canonicalAliases(*m.Aliases)
@@ -181,7 +197,7 @@ func (d *DB) setPassword(ctx context.Context, name, password string, self bool) 
 	if err := pol.CheckPassword(comps, password); err != nil {
 		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
 	}
-	keys, err := passwordKeys(password, comps, d.realm, d.etypes)
+	keys, err := passwordKeys(password, comps, d.realm, d.encTypesOf(p))
 	if err != nil {
 		return nil, fmt.Errorf("set password of %s: %w", p.Name, err)
 	}
@@ -203,7 +219,7 @@ func (d *DB) Rekey(ctx context.Context, name string) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := randomKeys(comps, d.realm, d.etypes)
+	keys, err := randomKeys(comps, d.realm, d.encTypesOf(p))
 	if err != nil {
 		return nil, fmt.Errorf("rekey %s: %w", p.Name, err)
 	}
@@ -254,6 +270,15 @@ func (d *DB) Delete(ctx context.Context, name string, force bool) error {
 	defer d.writeMu.Unlock()
 	_, err = d.propose(ctx, &command{Op: opDelete, Name: p.Name, Force: force})
 	return err
+}
+
+// encTypesOf is the enctypes new keys of p are made for: its own set, else
+// the realm's.
+func (d *DB) encTypesOf(p *Principal) []int32 {
+	if len(p.EncTypes) > 0 {
+		return p.EncTypes
+	}
+	return d.etypes
 }
 
 // canonical canonicalises name in this realm and returns its components.

@@ -60,6 +60,10 @@ type command struct {
 	Expires         *time.Time `json:"expires,omitempty"`
 	PasswordExpires *time.Time `json:"password_expires,omitempty"`
 	Policy          *string    `json:"policy,omitempty"`
+	// EncTypes replaces the principal's enctype set (empty: the realm's).
+	// A node built before this field ignores it, so upgrade every node
+	// before using per-principal enctypes (see commandVersion).
+	EncTypes *[]int32 `json:"enctypes,omitempty"`
 	// Password marks keys derived from a password (create, set_keys): the
 	// policy's history and max life apply. SelfService marks a principal
 	// changing its own password, to which min life applies too.

@@ -10,12 +10,15 @@
 //     add/re-seal/acknowledge/retire commands (rotate.go) and the driver
 //     and per-node worker that acknowledges versions and compacts the log
 //     after a retirement (rotation.go);
-//   - key derivation from passwords, random keys and the enctype
-//     allow-list (keys.go);
+//   - key derivation from passwords, random keys, and the one table of
+//     the enctypes the database holds and their MIT names and aliases
+//     (keys.go); a principal's own enctype set, kept by its password
+//     changes and rekeys (Principal.EncTypes);
 //   - password policies, replicated and enforced on every password set:
 //     the content rules where keys are derived (policy.go, with the
 //     built-in common-password list in commonpasswords.go), history of
-//     key hashes, min life and max life in the FSM (pwhistory.go); MIT
+//     key hashes, min life and max life in the FSM (pwhistory.go), and
+//     password expiry that follows policy changes (policyexpiry.go); MIT
 //     listprincs globs (glob.go);
 //   - the replicated state: versioned JSON commands (commands.go), a
 //     deterministic hashicorp/raft FSM that assigns revisions and checks

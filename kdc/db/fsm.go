@@ -37,6 +37,8 @@ type record struct {
 	// History hashes the keys of earlier passwords (pwhistory.go).
 	PasswordChanged time.Time   `json:"password_changed,omitzero"`
 	History         [][]keyHash `json:"history,omitempty"`
+	// EncTypes is the principal's enctype set (Principal.EncTypes).
+	EncTypes []int32 `json:"enctypes,omitempty"`
 }
 
 // tombstone remembers a name that no longer exists so that re-creating it
@@ -274,6 +276,9 @@ func (f *fsm) modify(c *command) (*Principal, error) {
 	if err := f.setLimits(&rec, c); err != nil {
 		return nil, err
 	}
+	if c.Policy != nil && c.PasswordExpires == nil {
+		followPolicy(&rec, f.st.policies)
+	}
 	if c.Aliases != nil {
 		if err := f.checkAliases(c.Name, *c.Aliases); err != nil {
 			return nil, err
@@ -510,6 +515,18 @@ func (f *fsm) setLimits(rec *record, c *command) error {
 		}
 		rec.Policy = *c.Policy
 	}
+	if c.EncTypes != nil {
+		// An empty set goes back to the realm's.
+		if len(*c.EncTypes) > 0 {
+			if err := validateEncTypes(*c.EncTypes); err != nil {
+				return err
+			}
+		}
+		rec.EncTypes = slices.Clone(*c.EncTypes)
+		if len(rec.EncTypes) == 0 {
+			rec.EncTypes = nil
+		}
+	}
 	return nil
 }
 
@@ -557,6 +574,7 @@ func (f *fsm) unseal(rec *record) (*Principal, error) {
 		PasswordExpires:  rec.PasswordExpires,
 		Policy:           rec.Policy,
 		PasswordChanged:  rec.PasswordChanged,
+		EncTypes:         slices.Clone(rec.EncTypes),
 	}, nil
 }
 

@@ -39,6 +39,9 @@ type ImportPrincipal struct {
 	PasswordExpires  time.Time
 	// Policy names a policy of the request or of the database.
 	Policy string
+	// PasswordChanged is when the password was last set (zero: unknown),
+	// from which a policy's max life counts.
+	PasswordChanged time.Time
 }
 
 // ImportRequest is one import run.
@@ -148,6 +151,9 @@ func (d *DB) importRecord(ip ImportPrincipal) (*record, error) {
 	if ip.PasswordExpires.IsZero() {
 		rec.PasswordExpires = time.Time{}
 	}
+	if !ip.PasswordChanged.IsZero() {
+		rec.PasswordChanged = ip.PasswordChanged.UTC()
+	}
 	if len(ip.PreviousKeys) > 0 {
 		pkvno, pkeys, err := importKeys(name, ip.PreviousKeys)
 		if err != nil {
@@ -170,15 +176,15 @@ func importKeys(name string, keys []Key) (uint32, []plainKey, error) {
 	kvno := keys[0].KVNO
 	out := make([]plainKey, 0, len(keys))
 	for _, k := range keys {
-		info, ok := supportedEncTypes[k.EType]
-		if !ok {
-			return 0, nil, fmt.Errorf("import %s: %w: %d", name, ErrUnsupportedEncType, k.EType)
+		size, err := keyBytes(k.EType)
+		if err != nil {
+			return 0, nil, fmt.Errorf("import %s: %w", name, err)
 		}
 		if k.KVNO == 0 || k.KVNO != kvno {
 			return 0, nil, fmt.Errorf("import %s: %w: keys of kvno %d and %d in one set", name, ErrInvalid, kvno, k.KVNO)
 		}
-		if len(k.Value) != info.keyBytes {
-			return 0, nil, fmt.Errorf("import %s: %w: %s key of %d bytes", name, ErrInvalid, info.name, len(k.Value))
+		if len(k.Value) != size {
+			return 0, nil, fmt.Errorf("import %s: %w: %s key of %d bytes", name, ErrInvalid, EncTypeName(k.EType), len(k.Value))
 		}
 		out = append(out, plainKey{etype: k.EType, salt: k.Salt, value: k.Value})
 	}
@@ -286,6 +292,11 @@ func (f *fsm) checkImported(r *record, in *importData, policies map[string]Passw
 	}
 	if r.MaxLife < 0 || r.MaxRenewableLife < 0 {
 		return nil, nil, fmt.Errorf("%w: negative lifetime", ErrInvalid)
+	}
+	if r.EncTypes != nil {
+		if err := validateEncTypes(r.EncTypes); err != nil {
+			return nil, nil, err
+		}
 	}
 	if _, ok := policies[r.Policy]; r.Policy != "" && !ok {
 		return nil, nil, fmt.Errorf("%w: policy %s does not exist", ErrInvalid, r.Policy)

@@ -9,7 +9,7 @@ import (
 )
 
 func importKey(etype int32, kvno uint32, salt string, b byte) Key {
-	return Key{EType: etype, KVNO: kvno, Salt: salt, Value: bytes.Repeat([]byte{b}, supportedEncTypes[etype].keyBytes)}
+	return Key{EType: etype, KVNO: kvno, Salt: salt, Value: bytes.Repeat([]byte{b}, mustKeyBytes(etype))}
 }
 
 // An import keeps keys with their kvnos and salts, the previous kvno,
@@ -203,4 +203,12 @@ func FuzzFSMImport(f *testing.F) {
 		}
 		assertTGSInvariant(t, h.f)
 	})
+}
+
+func mustKeyBytes(etype int32) int {
+	n, err := keyBytes(etype)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

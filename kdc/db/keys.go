@@ -8,6 +8,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+
+	"github.com/kdcha/kdcha/kdc/internal/kcrypto"
 )
 
 // DefaultEncTypes are the enctypes new keys are made for when Options does
@@ -16,24 +18,76 @@ var DefaultEncTypes = []int32{etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CT
 
 // encTypeInfo describes an enctype the database holds.
 type encTypeInfo struct {
-	name string
-	// keyBytes is the key size. It is not taken from gokrb5, whose
-	// GetKeyByteSize wrongly says 24 for aes256-cts-hmac-sha384-192.
-	keyBytes int
+	// name is MIT's name of the enctype; aliases are the other names MIT
+	// accepts for it (krb5 src/lib/crypto/krb/etypes.c).
+	name    string
+	aliases []string
 }
 
-// supportedEncTypes are the only enctypes the database will hold. DES, 3DES
-// and RC4 are refused outright rather than merely not defaulted, so a config
-// typo cannot reintroduce them.
+// supportedEncTypes are the only enctypes the database will hold, and the
+// one table of their names. DES, 3DES and RC4 are refused outright rather
+// than merely not defaulted, so a config typo cannot reintroduce them. Key
+// sizes are kcrypto's (keyBytes).
 var supportedEncTypes = map[int32]encTypeInfo{
-	etypeID.AES128_CTS_HMAC_SHA1_96:    {"aes128-cts-hmac-sha1-96", 16},
-	etypeID.AES256_CTS_HMAC_SHA1_96:    {"aes256-cts-hmac-sha1-96", 32},
-	etypeID.AES128_CTS_HMAC_SHA256_128: {"aes128-cts-hmac-sha256-128", 16},
-	etypeID.AES256_CTS_HMAC_SHA384_192: {"aes256-cts-hmac-sha384-192", 32},
+	etypeID.AES128_CTS_HMAC_SHA1_96:    {"aes128-cts-hmac-sha1-96", []string{"aes128-cts", "aes128-sha1"}},
+	etypeID.AES256_CTS_HMAC_SHA1_96:    {"aes256-cts-hmac-sha1-96", []string{"aes256-cts", "aes256-sha1"}},
+	etypeID.AES128_CTS_HMAC_SHA256_128: {"aes128-cts-hmac-sha256-128", []string{"aes128-sha2"}},
+	etypeID.AES256_CTS_HMAC_SHA384_192: {"aes256-cts-hmac-sha384-192", []string{"aes256-sha2"}},
 }
 
-// validateEncTypes checks a configured enctype list: non-empty, supported,
-// no duplicates.
+// supportedNames lists the accepted names for error messages.
+const supportedNames = "aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128"
+
+// keyBytes is the key size of a supported enctype.
+func keyBytes(etype int32) (int, error) {
+	n, err := kcrypto.KeySize(etype)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %d: %w", ErrUnsupportedEncType, etype, err)
+	}
+	return n, nil
+}
+
+// EncTypeName returns MIT's name of an enctype ("enctype-N" for one the
+// database does not hold).
+func EncTypeName(etype int32) string {
+	if info, ok := supportedEncTypes[etype]; ok {
+		return info.name
+	}
+	return "enctype-" + strconv.Itoa(int(etype))
+}
+
+// EncTypeNames returns the MIT names of etypes, in order.
+func EncTypeNames(etypes []int32) []string {
+	out := make([]string, 0, len(etypes))
+	for _, e := range etypes {
+		out = append(out, EncTypeName(e))
+	}
+	return out
+}
+
+// ParseEncTypes reads a list of enctypes by MIT name, MIT alias or number;
+// an element may itself be a comma- or space-separated list, as MIT's
+// supported_enctypes is. The result is validated (non-empty, supported, no
+// duplicates); DES, 3DES and RC4 get an error saying they are refused.
+func ParseEncTypes(names []string) ([]int32, error) {
+	var out []int32
+	for _, n := range names {
+		for _, one := range strings.FieldsFunc(n, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			id, err := EncTypeByName(one)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, id)
+		}
+	}
+	if err := validateEncTypes(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// validateEncTypes checks an enctype list: non-empty, supported, no
+// duplicates.
 func validateEncTypes(etypes []int32) error {
 	if len(etypes) == 0 {
 		return fmt.Errorf("%w: empty enctype list", ErrUnsupportedEncType)
@@ -44,7 +98,7 @@ func validateEncTypes(etypes []int32) error {
 			return fmt.Errorf("%w: %d (only 17, 18, 19, 20 are allowed)", ErrUnsupportedEncType, et)
 		}
 		if seen[et] {
-			return fmt.Errorf("%w: %d listed twice", ErrUnsupportedEncType, et)
+			return fmt.Errorf("%w: %s listed twice", ErrUnsupportedEncType, EncTypeName(et))
 		}
 		seen[et] = true
 	}
@@ -64,8 +118,7 @@ func passwordKeys(password string, components []string, realm string, etypes []i
 	salt := DefaultSalt(components, realm)
 	keys := make([]plainKey, 0, len(etypes))
 	for _, id := range etypes {
-		info, ok := supportedEncTypes[id]
-		if !ok {
+		if _, ok := supportedEncTypes[id]; !ok {
 			return nil, fmt.Errorf("%w: %d", ErrUnsupportedEncType, id)
 		}
 		et, err := crypto.GetEtype(id)
@@ -74,7 +127,7 @@ func passwordKeys(password string, components []string, realm string, etypes []i
 		}
 		v, err := et.StringToKey(password, salt, et.GetDefaultStringToKeyParams())
 		if err != nil {
-			return nil, fmt.Errorf("derive %s key: %w", info.name, err)
+			return nil, fmt.Errorf("derive %s key: %w", EncTypeName(id), err)
 		}
 		keys = append(keys, plainKey{etype: id, salt: salt, value: v})
 	}
@@ -87,15 +140,15 @@ func randomKeys(components []string, realm string, etypes []int32) ([]plainKey, 
 	salt := DefaultSalt(components, realm)
 	keys := make([]plainKey, 0, len(etypes))
 	for _, id := range etypes {
-		info, ok := supportedEncTypes[id]
-		if !ok {
-			return nil, fmt.Errorf("%w: %d", ErrUnsupportedEncType, id)
+		size, err := keyBytes(id)
+		if err != nil {
+			return nil, err
 		}
 		// For every supported (AES) enctype random-to-key is the identity,
 		// so the random bytes are the key.
-		v := make([]byte, info.keyBytes)
+		v := make([]byte, size)
 		if _, err := rand.Read(v); err != nil {
-			return nil, fmt.Errorf("random %s key: %w", info.name, err)
+			return nil, fmt.Errorf("random %s key: %w", EncTypeName(id), err)
 		}
 		keys = append(keys, plainKey{etype: id, salt: salt, value: v})
 	}
@@ -115,13 +168,28 @@ func sealKeys(mk *MasterKey, name string, kvno uint32, keys []plainKey) ([]seale
 	return out, nil
 }
 
+// weakEncTypes are the enctype numbers of the DES, 3DES and RC4 families
+// (RFC 3961, RFC 4757), named in refusals so the reason is clear.
+var weakEncTypes = map[int32]bool{1: true, 2: true, 3: true, 5: true, 7: true, 16: true, 23: true, 24: true}
+
 // EncTypeByName returns the number of a supported enctype from its MIT
-// name (aes256-cts-hmac-sha1-96, ...) or its number ("18").
+// name (aes256-cts-hmac-sha1-96, ...), one of MIT's aliases (aes256-cts,
+// aes256-sha2, ...) or its number ("18"), ignoring case.
 func EncTypeByName(name string) (int32, error) {
 	for id, info := range supportedEncTypes {
 		if strings.EqualFold(name, info.name) || name == strconv.Itoa(int(id)) {
 			return id, nil
 		}
+		for _, a := range info.aliases {
+			if strings.EqualFold(name, a) {
+				return id, nil
+			}
+		}
 	}
-	return 0, fmt.Errorf("%w: %q (use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128)", ErrUnsupportedEncType, name)
+	lower := strings.ToLower(name)
+	n, err := strconv.Atoi(name)
+	if strings.HasPrefix(lower, "des") || strings.HasPrefix(lower, "arcfour") || strings.HasPrefix(lower, "rc4") || (err == nil && weakEncTypes[int32(n)]) {
+		return 0, fmt.Errorf("%w: %q: DES, 3DES and RC4 are broken and kdcha refuses them (use %s)", ErrUnsupportedEncType, name, supportedNames)
+	}
+	return 0, fmt.Errorf("%w: %q (use %s)", ErrUnsupportedEncType, name, supportedNames)
 }

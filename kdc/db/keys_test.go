@@ -123,7 +123,7 @@ func TestPasswordKeysMatchMIT(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mit.keytab")
 	var script strings.Builder
 	for _, et := range etypes {
-		fmt.Fprintf(&script, "addent -password -p alice/admin@%s -k 1 -e %s\n%s\n", testRealm, supportedEncTypes[et].name, password)
+		fmt.Fprintf(&script, "addent -password -p alice/admin@%s -k 1 -e %s\n%s\n", testRealm, EncTypeName(et), password)
 	}
 	fmt.Fprintf(&script, "wkt %s\nquit\n", path)
 	cmd := exec.Command(ktutil)

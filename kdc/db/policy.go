@@ -181,7 +181,8 @@ func (d *DB) policyNamed(name string) PasswordPolicy {
 func (d *DB) PolicyOf(p *Principal) PasswordPolicy { return d.policyNamed(p.Policy) }
 
 // SetPolicy creates or replaces a policy. Principals governed by it follow
-// the new rules from their next password change.
+// the new password rules from their next password change, and their
+// password expiration follows a new max life at once (policyexpiry.go).
 func (d *DB) SetPolicy(ctx context.Context, p PasswordPolicy) error {
 	if err := p.check(); err != nil {
 		return err
@@ -210,8 +211,7 @@ func (f *fsm) setPolicy(c *command) error {
 	if err := p.check(); err != nil {
 		return err
 	}
-	f.st.policies[p.Name] = p
-	return nil
+	return f.replacePolicies(withPolicy(f.st.policies, p), c.Time)
 }
 
 // deletePolicy applies opDeletePolicy; a policy in use stays (MIT refuses
@@ -233,8 +233,9 @@ func (f *fsm) deletePolicy(c *command) error {
 	if n > 0 {
 		return fmt.Errorf("%w: policy %s is assigned to %d principals", ErrConflict, name, n)
 	}
-	delete(f.st.policies, name)
-	return nil
+	after := maps.Clone(f.st.policies)
+	delete(after, name)
+	return f.replacePolicies(after, c.Time)
 }
 
 // checkPolicyName refuses assigning a policy that does not exist ("" and

@@ -61,6 +61,10 @@ type Principal struct {
 	// PasswordChanged is when the keys were last set from a password
 	// (zero if never, or before kdcha recorded it).
 	PasswordChanged time.Time `json:"password_changed,omitzero"`
+	// EncTypes are the enctypes password changes and rekeys make keys
+	// for; nil means the realm's (Options.EncTypes), which is also what
+	// records written before kdcha stored the set mean.
+	EncTypes []int32 `json:"enctypes,omitempty"`
 }
 
 // Key is one long-term key of a principal.

@@ -93,10 +93,7 @@ func (f *fsm) applyPasswordRules(c *command, old, rec *record) error {
 // policy with a max life, when it expires.
 func setPasswordTimes(rec *record, pol PasswordPolicy, t time.Time) {
 	rec.PasswordChanged = t
-	rec.PasswordExpires = time.Time{}
-	if pol.MaxLife > 0 {
-		rec.PasswordExpires = t.Add(pol.MaxLife)
-	}
+	rec.PasswordExpires, _ = passwordExpiry(t, pol)
 }
 
 // maxHistory bounds a policy's history, and so what one record carries

@@ -4,9 +4,11 @@
 // fixes the length once the contents are known, moving them only when the
 // length needs more than one byte.
 //
-// It encodes only; it owns no Kerberos knowledge. Its output is checked
-// byte for byte against the reflection encoder (gofork/encoding/asn1) by
-// the tests of package wire.
+// It also reads (Read, and the Parse functions for the contents of
+// primitive elements), for the decoders of package wire. It owns no
+// Kerberos knowledge beyond KerberosTime's one form of GeneralizedTime. Its
+// output is checked byte for byte against the reflection encoder
+// (gofork/encoding/asn1) by the tests of package wire.
 package der
 
 import (

@@ -23,7 +23,9 @@ type Element struct {
 	Content []byte
 }
 
-var errTruncated = errors.New("der: data truncated")
+// ErrTruncated is wrapped by Read's errors for an element that runs past
+// the end of its input.
+var ErrTruncated = errors.New("der: data truncated")
 
 // Read parses the element at the start of b and returns it and the bytes
 // after it. It is exactly as strict as encoding/asn1's header parsing
@@ -32,7 +34,7 @@ var errTruncated = errors.New("der: data truncated")
 func Read(b []byte) (Element, []byte, error) {
 	var e Element
 	if len(b) < 2 {
-		return e, nil, errTruncated
+		return e, nil, ErrTruncated
 	}
 	id := b[0]
 	e.Class = int(id >> 6)
@@ -44,7 +46,7 @@ func Read(b []byte) (Element, []byte, error) {
 		var tag int64
 		for i := 0; ; i++ {
 			if off >= len(b) {
-				return e, nil, errTruncated
+				return e, nil, ErrTruncated
 			}
 			if i == 5 {
 				return e, nil, errors.New("der: tag number too large")
@@ -68,7 +70,7 @@ func Read(b []byte) (Element, []byte, error) {
 		}
 	}
 	if off >= len(b) {
-		return e, nil, errTruncated
+		return e, nil, ErrTruncated
 	}
 	l := int(b[off])
 	off++
@@ -80,7 +82,7 @@ func Read(b []byte) (Element, []byte, error) {
 		l = 0
 		for ; n > 0; n-- {
 			if off >= len(b) {
-				return e, nil, errTruncated
+				return e, nil, ErrTruncated
 			}
 			if l >= 1<<23 {
 				return e, nil, errors.New("der: length too large")
@@ -96,7 +98,7 @@ func Read(b []byte) (Element, []byte, error) {
 		}
 	}
 	if l > len(b)-off {
-		return e, nil, fmt.Errorf("der: length %d exceeds the %d bytes left: %w", l, len(b)-off, errTruncated)
+		return e, nil, fmt.Errorf("der: length %d exceeds the %d bytes left: %w", l, len(b)-off, ErrTruncated)
 	}
 	e.Content = b[off : off+l]
 	return e, b[off+l:], nil

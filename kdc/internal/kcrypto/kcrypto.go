@@ -69,6 +69,17 @@ func profileOf(etype int32) (*profile, error) {
 	return nil, fmt.Errorf("enctype %d not supported", etype)
 }
 
+// KeySize is the length in bytes of a base key of etype: the one home of
+// that fact (gokrb5's GetKeyByteSize says 24 for aes256-cts-hmac-sha384-192,
+// whose keys are 32 bytes, RFC 8009).
+func KeySize(etype int32) (int, error) {
+	p, err := profileOf(etype)
+	if err != nil {
+		return 0, err
+	}
+	return p.keySize, nil
+}
+
 // ErrIntegrity is returned when a ciphertext's MAC does not verify: wrong
 // key, wrong usage or tampering.
 var ErrIntegrity = errors.New("integrity check failed")

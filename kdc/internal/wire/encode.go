@@ -1,6 +1,6 @@
 // Package wire encodes the messages the KDC sends (tickets, AS-REP,
 // TGS-REP, KRB-ERROR and the parts inside them) in DER without reflection,
-// appending to a caller's buffer.
+// appending to a caller's buffer, and decodes those it receives.
 //
 // The messages are gokrb5's types, and the output is exactly what gokrb5's
 // Marshal methods (gofork/encoding/asn1 reflection) produce for the same
@@ -12,7 +12,8 @@
 // are ignored. The tests hold it to that: golden replies and a fuzz target
 // compare it with the reflection encoder.
 //
-// Decoding stays with gokrb5 for now.
+// It also decodes, into the same types, the messages the KDC receives
+// (decode.go, requests.go): AS-REQ and TGS-REQ and what they carry.
 package wire
 
 import (
