@@ -115,7 +115,15 @@ type ReloadStatus struct {
 // ClusterStatus is the answer of GET /v1/cluster/status (`kdcha cluster
 // status`): this node's Raft view and every member's progress.
 type ClusterStatus struct {
-	Self    RaftStatus     `json:"self"`
+	Self RaftStatus `json:"self"`
+	// Leader is the member that itself answered that it leads, in the
+	// highest term any member answered with; "" while there is none (an
+	// election, or too few members answering). Unlike Self.LeaderID, this
+	// node's possibly stale view, it never names a member that did not
+	// answer.
+	Leader string `json:"leader"`
+	// Term is the highest Raft term any member answered with.
+	Term    uint64         `json:"term"`
 	Members []MemberStatus `json:"members"`
 }
 
@@ -128,6 +136,8 @@ type MemberStatus struct {
 	AppliedIndex uint64  `json:"applied_index"`
 	// Lag is how many committed entries the member has not applied yet.
 	Lag uint64 `json:"lag"`
+	// Term is the Raft term the member answered with.
+	Term uint64 `json:"term,omitempty"`
 	// Error says why the member could not be asked.
 	Error string `json:"error,omitempty"`
 }

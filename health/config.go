@@ -110,13 +110,15 @@ type CheckConfig struct {
 	Transport Transport `yaml:"transport"`
 	// Principal is the probe client, name[/instance]@REALM. Required for kinit.
 	Principal string `yaml:"principal"`
-	// Keytab holds the principal's keys. Required for kinit. Read every run.
+	// Keytab holds the principal's keys, readable by its owner only
+	// (CheckFiles). Required for kinit. Read every run.
 	Keytab string `yaml:"keytab"`
 	// Service, if set, adds a TGS request for this service (same realm).
 	Service string `yaml:"service"`
 
 	// Script is the command of a script check, run without a shell: a list
-	// of arguments, or one string split on spaces (no quoting).
+	// of arguments, or one string split on spaces (no quoting). The
+	// program must be an absolute path to an executable (CheckFiles).
 	Script Command `yaml:"script"`
 
 	// Interval between runs. Default 1s.

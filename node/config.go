@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"github.com/kdcha/kdcha/internal/logging"
@@ -132,6 +131,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("realm: required"))
 	} else if strings.ContainsAny(c.Realm, "/@ \t") {
 		errs = append(errs, fmt.Errorf("realm: %q is not a realm name", c.Realm))
+	} else if up := strings.ToUpper(c.Realm); up != c.Realm {
+		// MIT's convention; clients uppercase a domain to guess the realm.
+		errs = append(errs, fmt.Errorf("realm: %q has lowercase letters, almost always a mistake (Kerberos realms are uppercase by convention): use %q", c.Realm, up))
 	}
 	if c.Node.Name == "" {
 		errs = append(errs, errors.New("node.name: required (no host name to default to)"))
@@ -166,39 +168,13 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadConfig reads, decodes and validates a config file. Unknown keys are
-// errors (a typo must not silently fall back to a default), and every error
-// names the file, the line and the key.
-func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	cfg := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	cfg.unusedFileKeys = unusedKeys(&root)
-	if err := cfg.Validate(); err != nil {
-		var lines []string
-		for _, e := range flatten(err) {
-			msg := e.Error()
-			if line := lineOf(&root, msg); line > 0 {
-				msg = fmt.Sprintf("line %d: %s", line, msg)
-			}
-			lines = append(lines, msg)
-		}
-		return nil, fmt.Errorf("config %s:\n  %s", path, strings.Join(lines, "\n  "))
-	}
-	cfg.realmKeys = presentRealmSettingKeys(&root)
-	return &cfg, nil
-}
+// LoadConfig reads, decodes and validates a config file, without the
+// checks against this host's files and network that CheckConfig adds (for
+// commands such as cluster init that may run before the host is set up).
+// Unknown keys are errors (a typo must not silently fall back to a
+// default), and every problem is reported, naming the file, the line and
+// the key (*ConfigError).
+func LoadConfig(path string) (*Config, error) { return loadConfig(path, false) }
 
 // flatten unpacks errors.Join trees into their leaves.
 func flatten(err error) []error {
@@ -212,7 +188,9 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-var keyPathRe = regexp.MustCompile(`^([a-z0-9_]+(?:\[\d+\])?(?:\.[a-z0-9_]+(?:\[\d+\])?)*):`)
+// keyPathRe matches the key path a validation message starts with; map
+// keys (notify.scripts.VI_1) may be any instance name.
+var keyPathRe = regexp.MustCompile(`^([a-z0-9_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_-]+(?:\[\d+\])?)*):`)
 
 // lineOf finds the line of the key path a validation message starts with
 // ("kdc.listen[1]: ..."), or of its closest present ancestor; 0 if none.
@@ -228,11 +206,12 @@ func lineOf(root *yaml.Node, msg string) int {
 			key = part[:i]
 			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
 		}
-		next := mappingValue(node, key)
+		k, next := mappingEntry(node, key)
 		if next == nil {
 			return line
 		}
-		line, node = next.Line, next
+		// The key's line: a block mapping or list value starts below it.
+		line, node = k.Line, next
 		if idx >= 0 {
 			if node.Kind != yaml.SequenceNode || idx >= len(node.Content) {
 				return line
@@ -244,14 +223,21 @@ func lineOf(root *yaml.Node, msg string) int {
 	return line
 }
 
+// mappingValue returns the value node of key in mapping n, or nil.
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	_, v := mappingEntry(n, key)
+	return v
+}
+
+// mappingEntry returns the key and value nodes of key in mapping n, or nils.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }

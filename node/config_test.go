@@ -25,14 +25,14 @@ func TestConfigErrorsNameLineAndKey(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown key", "realm: R\nkdc:\n  listn: [\"0.0.0.0:88\"]\n", []string{"line 3", "listn"}},
+		{"unknown key", "realm: R\nkdc:\n  listn: [\"0.0.0.0:88\"]\n", []string{":3: kdc.listn: unknown key"}},
 		{"missing realm", "node:\n  name: a\n", []string{"realm: required"}},
-		{"bad value", "realm: R\nkdc:\n  listen: [\"0.0.0.0:88\"]\n  max_udp_reply: 10\n", []string{"line 4: kdc.max_udp_reply"}},
-		{"bad list item", "realm: R\nkdc:\n  listen:\n    - \"0.0.0.0:88\"\n    - nonsense\n", []string{"line 5: kdc.listen[1]"}},
-		{"bad kpasswd address", "realm: R\nkdc:\n  kpasswd_listen: [\"0.0.0.0\"]\n", []string{"line 3: kdc.kpasswd_listen[0]"}},
-		{"bad enctype", "realm: R\ndatabase:\n  enctypes: [rc4-hmac]\n", []string{"line 3: database.enctypes", "rc4-hmac"}},
-		{"bad duration", "realm: R\nkdc:\n  max_life: ten hours\n", []string{"line 3"}},
-		{"bad log level", "realm: R\nnode:\n  log_level: loud\n", []string{"line 3: node.log_level"}},
+		{"bad value", "realm: R\nkdc:\n  listen: [\"0.0.0.0:88\"]\n  max_udp_reply: 10\n", []string{":4: kdc.max_udp_reply"}},
+		{"bad list item", "realm: R\nkdc:\n  listen:\n    - \"0.0.0.0:88\"\n    - nonsense\n", []string{":5: kdc.listen[1]"}},
+		{"bad kpasswd address", "realm: R\nkdc:\n  kpasswd_listen: [\"0.0.0.0\"]\n", []string{":3: kdc.kpasswd_listen[0]"}},
+		{"bad enctype", "realm: R\ndatabase:\n  enctypes: [rc4-hmac]\n", []string{":3: database.enctypes", "rc4-hmac"}},
+		{"bad duration", "realm: R\nkdc:\n  max_life: ten hours\n", []string{":3: kdc.max_life: cannot unmarshal"}},
+		{"bad log level", "realm: R\nnode:\n  log_level: loud\n", []string{":3: node.log_level"}},
 		{"syntax", "realm: [\n", []string{"config"}},
 	}
 	for _, c := range cases {
@@ -70,8 +70,8 @@ func TestCheckConfigFlagsUnsafeAdminSocketDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := LoadConfig(path)
-	if err == nil || !strings.Contains(err.Error(), "line 4: node.admin_socket") || !strings.Contains(err.Error(), "writable by group or others") {
-		t.Fatalf("LoadConfig = %v, want line 4: node.admin_socket ... writable by group or others", err)
+	if err == nil || !strings.Contains(err.Error(), ":4: node.admin_socket") || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("LoadConfig = %v, want :4: node.admin_socket ... writable by group or others", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -385,7 +385,7 @@ func (m *Member) Status(ctx context.Context) (admin.ClusterStatus, error) {
 				continue
 			}
 		}
-		row.State, row.AppliedIndex = st.State, st.AppliedIndex
+		row.State, row.Term, row.AppliedIndex = st.State, st.Term, st.AppliedIndex
 		if st.State == db.RoleLeader {
 			commit = max(commit, st.CommitIndex)
 		}
@@ -396,6 +396,7 @@ func (m *Member) Status(ctx context.Context) (admin.ClusterStatus, error) {
 			view.Members[i].Lag = commit - view.Members[i].AppliedIndex
 		}
 	}
+	view.Leader, view.Term = agreedLeader(view.Members)
 	return view, nil
 }
 

@@ -57,11 +57,11 @@ node:
 		t.Fatal("loaded a keepalived-mode config with KDC keys")
 	}
 	for _, want := range []string{
-		"line 4: kdc.listen: not used in mode keepalived",
-		"line 5: kdc.max_life: not used in mode keepalived",
-		"line 7: database.enctypes: not used in mode keepalived",
-		"line 9: cluster.listen: not used in mode keepalived",
-		"line 11: node.fault_injection: not used in mode keepalived",
+		":4: kdc.listen: not used in mode keepalived",
+		":5: kdc.max_life: not used in mode keepalived",
+		":7: database.enctypes: not used in mode keepalived",
+		":9: cluster.listen: not used in mode keepalived",
+		":11: node.fault_injection: not used in mode keepalived",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not contain %q:\n%v", want, err)
@@ -82,9 +82,9 @@ func TestModeValidation(t *testing.T) {
 		want       string // "" loads
 	}{
 		{"keepalived", "realm: EXAMPLE.COM\nmode: keepalived\n" + keepalivedHealth, ""},
-		{"kdc listen empty in keepalived", "realm: EXAMPLE.COM\nmode: keepalived\nkdc:\n  listen: []\n" + keepalivedHealth, "line 4: kdc.listen: not used in mode keepalived"},
-		{"unknown mode", "realm: EXAMPLE.COM\nmode: lb\n", `line 2: mode: "lb" must be kdc or keepalived`},
-		{"data dir", "realm: EXAMPLE.COM\nmode: keepalived\nnode:\n  data_dir: /srv/kdcha\n" + keepalivedHealth, "line 4: node.data_dir: not used in mode keepalived"},
+		{"kdc listen empty in keepalived", "realm: EXAMPLE.COM\nmode: keepalived\nkdc:\n  listen: []\n" + keepalivedHealth, ":4: kdc.listen: not used in mode keepalived"},
+		{"unknown mode", "realm: EXAMPLE.COM\nmode: lb\n", `:2: mode: "lb" must be kdc or keepalived`},
+		{"data dir", "realm: EXAMPLE.COM\nmode: keepalived\nnode:\n  data_dir: /srv/kdcha\n" + keepalivedHealth, ":4: node.data_dir: not used in mode keepalived"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

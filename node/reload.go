@@ -13,11 +13,12 @@ import (
 	"github.com/kdcha/kdcha/vrrp"
 )
 
-// ReloadFile loads the configuration at path and reloads it (see Reload).
+// ReloadFile checks the configuration at path as the agent does at start
+// (CheckConfig) and reloads it (see Reload).
 // A file that does not load is refused like any invalid configuration:
 // the running one stays, and the error is logged and shown in status.
 func (n *Node) ReloadFile(ctx context.Context, path string) error {
-	cfg, err := LoadConfig(path)
+	cfg, err := CheckConfig(path)
 	if err != nil {
 		n.mu.Lock()
 		defer n.mu.Unlock()

@@ -104,8 +104,9 @@ type WebhookConfig struct {
 // ScriptConfig holds one instance's notify scripts, keyed and called as
 // keepalived does. Each is a command line split into argv with simple
 // shell-like quoting ('single', "double" with \" and \\, and \ outside
-// quotes) but run without a shell: no globbing, variables or pipes. A bare
-// program name is looked up in PATH when the dispatcher starts.
+// quotes) but run without a shell: no globbing, variables or pipes. The
+// program must be an absolute path to an executable (CheckFiles; the agent
+// refuses others before it starts).
 type ScriptConfig struct {
 	// Notify runs after the state's own script with four arguments
 	// appended: INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>.

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"text/template"
 	"time"
 )
@@ -53,17 +51,11 @@ func newWebhookSink(c WebhookConfig, log *slog.Logger) (*webhookSink, error) {
 		w.headers.Set(k, v)
 	}
 	if c.SecretFile != "" {
-		b, err := os.ReadFile(c.SecretFile)
+		secret, err := readSecretFile(c.SecretFile)
 		if err != nil {
 			return nil, fmt.Errorf("webhook %s: secret_file: %w", c.Name, err)
 		}
-		// The first line only, so a trailing newline from an editor or
-		// "echo" does not become part of the key.
-		line, _, _ := strings.Cut(string(b), "\n")
-		w.secret = []byte(strings.TrimRight(line, "\r"))
-		if len(w.secret) == 0 {
-			return nil, fmt.Errorf("webhook %s: secret_file %s: empty secret", c.Name, c.SecretFile)
-		}
+		w.secret = secret
 	}
 	if c.Template != "" {
 		t, err := parseTemplate(c.Template)

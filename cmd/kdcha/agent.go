@@ -22,7 +22,9 @@ func newAgentCommand() *cobra.Command {
 		Short: "Run a KDC node from its configuration file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := node.LoadConfig(path)
+			// Every check, before any port is bound: a config the agent
+			// would refuse later must not crash-loop after "node ready".
+			cfg, err := node.CheckConfig(path)
 			if err != nil {
 				return err
 			}
@@ -64,10 +66,10 @@ func newCheckConfigCommand() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check-config --config FILE",
-		Short: "Validate a configuration file and exit",
+		Short: "Run every check the agent runs before serving, report all problems and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := node.LoadConfig(path)
+			cfg, err := node.CheckConfig(path)
 			if err != nil {
 				return err
 			}

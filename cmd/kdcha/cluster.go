@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -237,20 +236,8 @@ func clusterStatus() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), v)
 			}
-			s := v.Self
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "node %s: %s, term %d, leader %s (%s)\n", s.NodeID, s.State, s.Term, orNone(s.LeaderID), orNone(s.LeaderAddress))
-			fmt.Fprintf(w, "last index %d, commit %d, applied %d, %d principals\n\n", s.LastIndex, s.CommitIndex, s.AppliedIndex, s.Principals)
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tSTATE\tAPPLIED\tLAG")
-			for _, m := range v.Members {
-				if m.Error != "" {
-					fmt.Fprintf(tw, "%s\t%s\t%v\tunreachable: %s\t-\t-\n", m.ID, m.Address, m.Voter, m.Error)
-					continue
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\t%d\n", m.ID, m.Address, m.Voter, m.State, m.AppliedIndex, m.Lag)
-			}
-			return tw.Flush()
+			printClusterView(cmd.OutOrStdout(), v)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -45,6 +45,9 @@ next. Runs until interrupted.`,
 }
 
 func runDev(ctx context.Context, o node.DevOptions, stdout io.Writer) error {
+	// What to type to run this kdcha again: under go run, no kdcha is on
+	// PATH.
+	self := runningCommand()
 	return node.RunDev(ctx, o, func(r node.DevReady) error {
 		fmt.Fprintf(stdout, `kdcha dev: realm %s, KDC on %s (udp+tcp), kpasswd on %s, data in %s
 
@@ -56,11 +59,11 @@ Get a ticket (MIT krb5-user tools):
 
 Manage principals:
   export KDCHA_ADMIN_SOCKET=%[9]s
-  kdcha principal add HTTP/web.example.com --random-key
-  kdcha keytab export HTTP/web.example.com -o web.keytab
+  %[10]s principal add HTTP/web.example.com --random-key
+  %[10]s keytab export HTTP/web.example.com -o web.keytab
 
 Ctrl-C stops the KDC; run it again to reopen the same realm.
-`, o.Realm, r.KDCAddr, r.KpasswdAddr, r.DataDir, r.Krb5Conf, filepath.Join(r.DataDir, "ccache"), r.Principal, r.Password, r.AdminSocket)
+`, o.Realm, r.KDCAddr, r.KpasswdAddr, r.DataDir, r.Krb5Conf, filepath.Join(r.DataDir, "ccache"), r.Principal, r.Password, r.AdminSocket, self)
 		return nil
 	})
 }

@@ -214,7 +214,9 @@ func newKAOnlyPair(t *testing.T, weight int) *kaOnlyPair {
 	}
 	fmt.Fprintf(f, "node:\n  name: kd\n  admin_socket: %s/admin.sock\n", kdDir)
 	f.Close()
-	if out, err := exec.Command(kdchaBin, "check-config", "--config", cfgPath).CombinedOutput(); err != nil {
+	// In the node's namespace, like the agent: check-config checks the
+	// interface and its addresses too.
+	if out, err := exec.Command("ip", "netns", "exec", kdNS, kdchaBin, "check-config", "--config", cfgPath).CombinedOutput(); err != nil {
 		b, _ := os.ReadFile(cfgPath)
 		t.Fatalf("check-config: %v\n%s\n%s", err, out, b)
 	}

@@ -76,3 +76,59 @@ func printNodeView(w io.Writer, v admin.NodeStatus) {
 	}
 	tw.Flush()
 }
+
+// maxErrorWidth bounds an unreachable member's error line: the wrapped Go
+// error can run to 200 columns, and the operator needs only its cause.
+const maxErrorWidth = 100
+
+// printClusterView prints `kdcha cluster status`: a header with the leader
+// and term the members agree on (never this node's stale view alone), one
+// row per member, then one short line per member that did not answer, so
+// no error ends up in a table cell.
+func printClusterView(w io.Writer, v admin.ClusterStatus) {
+	voters, answered := 0, 0
+	for _, m := range v.Members {
+		if m.Voter {
+			voters++
+			if m.Error == "" {
+				answered++
+			}
+		}
+	}
+	leader := "leader " + v.Leader
+	if v.Leader == "" {
+		leader = "no leader"
+	}
+	fmt.Fprintf(w, "cluster: %s, term %d, %d of %d voters answered\n", leader, v.Term, answered, voters)
+	s := v.Self
+	fmt.Fprintf(w, "this node %s: %s, last index %d, commit %d, applied %d, %d principals\n\n", s.NodeID, s.State, s.LastIndex, s.CommitIndex, s.AppliedIndex, s.Principals)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tADDRESS\tVOTER\tSTATE\tTERM\tAPPLIED\tLAG")
+	var errs []string
+	for _, m := range v.Members {
+		if m.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%v\tunreachable\t-\t-\t-\n", m.ID, m.Address, m.Voter)
+			errs = append(errs, fmt.Sprintf("%s: unreachable: %s", m.ID, shortError(m.Error)))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\t%d\t%d\n", m.ID, m.Address, m.Voter, m.State, m.Term, m.AppliedIndex, m.Lag)
+	}
+	tw.Flush()
+	if len(errs) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(errs, "\n"))
+	}
+}
+
+// shortError keeps the cause of a wrapped error ("dial tcp ...: connect:
+// connection refused" gives "connection refused"), on one line, at most
+// maxErrorWidth characters.
+func shortError(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		msg = msg[i+2:]
+	}
+	if r := []rune(msg); len(r) > maxErrorWidth {
+		msg = string(r[:maxErrorWidth-3]) + "..."
+	}
+	return msg
+}
