@@ -356,7 +356,7 @@ func (in *Instance) loop(ctx context.Context, m *Machine, adverts <-chan Receive
 		case i := <-in.inputs:
 			in.apply(m, time.Now(), i, timer)
 		case <-timer.C:
-			in.apply(m, time.Now(), Timeout{}, timer)
+			in.onTimer(m, adverts, timer)
 		}
 		if stop == nil && m.State() == StateInitialize {
 			return nil
@@ -457,6 +457,31 @@ func (in *Instance) accept(r Received, state State) (AdvertReceived, bool) {
 	}
 	in.metrics.advertReceived(in.name, state == StateMaster && p.Priority != 0)
 	return AdvertReceived{Src: r.Src, Priority: p.Priority, Interval: p.Interval}, true
+}
+
+// maxQueuedAdverts bounds how many waiting adverts onTimer feeds before the
+// timeout, so a flood of packets cannot hold the timer off for ever.
+const maxQueuedAdverts = 16
+
+// onTimer feeds the adverts already waiting, then the timeout. select picks
+// among ready cases at random, and on a starved loop the master-down timer
+// and the live master's advert are often ready together: taking the timer
+// first would make a backup claim the VIP from a master it has just heard
+// (a dual MASTER until the next advert). The machine ignores a timeout
+// that an advert has pushed back.
+func (in *Instance) onTimer(m *Machine, adverts <-chan Received, timer *time.Timer) {
+	for range maxQueuedAdverts {
+		select {
+		case r := <-adverts:
+			if a, ok := in.accept(r, m.State()); ok {
+				in.apply(m, time.Now(), a, timer)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	in.apply(m, time.Now(), Timeout{}, timer)
 }
 
 // apply steps the machine and carries out its actions in order.

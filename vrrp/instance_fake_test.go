@@ -346,3 +346,43 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedAdvertBeatsMasterDownTimer: when the master-down timer fires
+// while the master's advert is already waiting (a starved loop), the
+// advert is fed first and the backup stays BACKUP. Taking the timer first
+// made a 50-priority backup MASTER for a moment beside a live master.
+func TestQueuedAdvertBeatsMasterDownTimer(t *testing.T) {
+	f := &fakeInstance{tr: newFakeTransport(), addrs: &fakeAddrs{}}
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := NewInstance(fastConfig(), ownIP, InstanceDeps{Transport: f.tr, Addresses: f.addrs, Metrics: metrics, Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMachine(inst.params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started long ago and never heard the master: the down timer is due.
+	m.Step(time.Now().Add(-time.Minute), Start{})
+	if m.State() != StateBackup {
+		t.Fatalf("state %v after start, want BACKUP", m.State())
+	}
+	adverts := make(chan Received, 1)
+	adverts <- advertFrom(higherIP, 51, 200)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	inst.onTimer(m, adverts, timer)
+	if m.State() != StateBackup {
+		t.Errorf("state %v after a timeout with the master's advert waiting, want BACKUP", m.State())
+	}
+	// With nothing waiting, a due timer still makes it MASTER.
+	m2, _ := NewMachine(inst.params)
+	m2.Step(time.Now().Add(-time.Minute), Start{})
+	inst.onTimer(m2, make(chan Received), timer)
+	if m2.State() != StateMaster {
+		t.Errorf("state %v after a due timeout with no advert, want MASTER", m2.State())
+	}
+}
