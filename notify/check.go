@@ -13,7 +13,8 @@ import (
 // CheckFiles checks what Validate leaves to the file system, so that New
 // and the first transition find what the configuration promises: each
 // secret_file holds a secret and only its owner can access it, and each
-// script program is an absolute path to an executable file. Messages name
+// script program (instance scripts and the node script) is an absolute
+// path to an executable file. Messages name
 // the key, as Validate's do; all problems are reported, joined.
 func (c Config) CheckFiles() error {
 	var errs []error
@@ -44,6 +45,11 @@ func (c Config) CheckFiles() error {
 			if err := filecheck.Executable(argv[0]); err != nil {
 				errs = append(errs, fmt.Errorf("notify.scripts.%s.%s: %w", name, k.key, err))
 			}
+		}
+	}
+	if argv, err := splitArgv(c.Node); err == nil && len(argv) > 0 {
+		if err := filecheck.Executable(argv[0]); err != nil {
+			errs = append(errs, fmt.Errorf("notify.node: %w", err))
 		}
 	}
 	return errors.Join(errs...)

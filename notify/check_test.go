@@ -37,6 +37,7 @@ func TestCheckFiles(t *testing.T) {
 			"A": {Notify: script + " --verbose", NotifyMaster: "notify.sh"},
 			"B": {NotifyBackup: plain, NotifyFault: filepath.Join(dir, "absent.sh")},
 		},
+		Node: "node-events.sh",
 	}
 	err := cfg.CheckFiles()
 	if err == nil {
@@ -49,6 +50,7 @@ func TestCheckFiles(t *testing.T) {
 		"notify.scripts.A.notify_master: \"notify.sh\": not an absolute path",
 		"notify.scripts.B.notify_backup: " + plain + " is not executable",
 		"notify.scripts.B.notify_fault: stat ",
+		"notify.node: \"node-events.sh\": not an absolute path",
 	}
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) != len(want) {
@@ -59,7 +61,7 @@ func TestCheckFiles(t *testing.T) {
 			t.Errorf("problem %d = %q, want prefix %q", i, lines[i], w)
 		}
 	}
-	cfg.Webhooks, cfg.Scripts = cfg.Webhooks[:1], map[string]ScriptConfig{"A": {Notify: script}}
+	cfg.Webhooks, cfg.Scripts, cfg.Node = cfg.Webhooks[:1], map[string]ScriptConfig{"A": {Notify: script}}, script+" --node"
 	if err := cfg.CheckFiles(); err != nil {
 		t.Errorf("good files: %v", err)
 	}
