@@ -14,8 +14,8 @@ import (
 // and the first transition find what the configuration promises: each
 // secret_file holds a secret and only its owner can access it, and each
 // script program (instance scripts and the node script) is an absolute
-// path to an executable file. Messages name
-// the key, as Validate's do; all problems are reported, joined.
+// path to an executable file. Messages name the key, as Validate's do;
+// all problems are reported, joined.
 func (c Config) CheckFiles() error {
 	var errs []error
 	for i, w := range c.Webhooks {
