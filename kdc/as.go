@@ -239,7 +239,7 @@ func preauthRequired(key db.Key) *krbError {
 	e := newError(errorcode.KDC_ERR_PREAUTH_REQUIRED, "")
 	e.eText = "Additional pre-authentication required"
 	e.detail = e.eText
-	e.eData = wire.AppendMethodData(nil, types.MethodData{
+	e.eData = wire.AppendMethodData(make([]byte, 0, 64), types.MethodData{
 		{PADataType: patype.PA_ETYPE_INFO2, PADataValue: etypeInfo2(key)},
 		{PADataType: patype.PA_ENC_TIMESTAMP, PADataValue: []byte{}},
 	})

@@ -39,15 +39,31 @@ func newError(code int32, format string, args ...any) *krbError {
 
 // errorText is the RFC description of an error code, without its name.
 func errorText(code int32) string {
+	if code >= 0 && int(code) < len(errorNames) {
+		return errorNames[code][1]
+	}
 	_, text := splitErrorLookup(code)
 	return text
 }
 
 // errorName is the short RFC name of an error code, e.g. KDC_ERR_PREAUTH_FAILED.
 func errorName(code int32) string {
+	if code >= 0 && int(code) < len(errorNames) {
+		return errorNames[code][0]
+	}
 	name, _ := splitErrorLookup(code)
 	return name
 }
+
+// errorNames holds splitErrorLookup's name and text of the codes RFC 4120
+// defines (0-93), computed once: gokrb5's Lookup formats with Sprintf on
+// every call, twice per error reply.
+var errorNames = func() (t [94][2]string) {
+	for i := range t {
+		t[i][0], t[i][1] = splitErrorLookup(int32(i))
+	}
+	return t
+}()
 
 // splitErrorLookup splits gokrb5's "(24) KDC_ERR_PREAUTH_FAILED Pre-authentication
 // information was invalid" into name and description.
@@ -85,7 +101,7 @@ func marshalError(e *krbError, realm string, cname types.PrincipalName, crealm s
 	if len(ke.SName.NameString) == 0 {
 		ke.SName = tgsName(realm)
 	}
-	b, err := wire.AppendKRBError(nil, &ke)
+	b, err := wire.AppendKRBError(make([]byte, 0, replyCap), &ke)
 	if err != nil {
 		return nil, fmt.Errorf("marshal KRB-ERROR %d: %w", e.code, err)
 	}
