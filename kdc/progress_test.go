@@ -185,15 +185,33 @@ func TestProgressProbeStuckHandler(t *testing.T) {
 	}
 }
 
-// gateResponder holds each request until the test lets it go.
+// gateResponder holds each request until the test lets that one go: each
+// request hands the test its own release channel, so releasing the older
+// of two held requests cannot release the newer one instead.
 type gateResponder struct {
-	entered chan struct{}
-	release chan struct{}
+	entered chan chan struct{}
+	stop    chan struct{} // closed: every held request goes
 }
 
+func newGateResponder() gateResponder {
+	return gateResponder{entered: make(chan chan struct{}), stop: make(chan struct{})}
+}
+
+// releaseAll lets every held request go; tests register it after the
+// server, so that it runs before the server's shutdown waits for them.
+func (g gateResponder) releaseAll() { close(g.stop) }
+
 func (g gateResponder) Handle(Request) []byte {
-	g.entered <- struct{}{}
-	<-g.release
+	release := make(chan struct{})
+	select {
+	case g.entered <- release:
+	case <-g.stop:
+		return []byte{0x7e}
+	}
+	select {
+	case <-release:
+	case <-g.stop:
+	}
 	return []byte{0x7e}
 }
 
@@ -205,20 +223,23 @@ func (gateResponder) ErrorReply(int32, string) []byte { return nil }
 // GOMAXPROCS is.)
 func TestProgressProbeBusyIsNotStalled(t *testing.T) {
 	t.Parallel()
-	g := gateResponder{entered: make(chan struct{}), release: make(chan struct{})}
+	g := newGateResponder()
 	clk := &fakeClock{t: t0}
 	s, addr := serveOnClock(t, g, clk)
-	t.Cleanup(func() { close(g.release) }) // before the server's shutdown
+	t.Cleanup(g.releaseAll)
 	probe := NewProgressProbe(s, 0)
-	send := func() net.Conn {
+	type held struct {
+		conn    net.Conn
+		release chan struct{}
+	}
+	send := func() held {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
 		c.Write(AppendFrame(nil, []byte("request")))
-		<-g.entered
-		return c
+		return held{c, <-g.entered}
 	}
 	prev := send()
 	for i := range 5 {
@@ -229,9 +250,9 @@ func TestProgressProbeBusyIsNotStalled(t *testing.T) {
 			t.Fatalf("round %d, before completion: %v", i, err)
 		}
 		// ...then the older one completes.
-		g.release <- struct{}{}
-		prev.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := ReadFrame(prev, 1<<20); err != nil {
+		close(prev.release)
+		prev.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := ReadFrame(prev.conn, 1<<20); err != nil {
 			t.Fatal(err)
 		}
 		if err := runProbe(t, probe); err != nil {
@@ -278,22 +299,22 @@ func TestProgressProbeNotServing(t *testing.T) {
 // completions stay counted.
 func TestProgressTCP(t *testing.T) {
 	t.Parallel()
-	g := gateResponder{entered: make(chan struct{}), release: make(chan struct{})}
+	g := newGateResponder()
 	clk := &fakeClock{t: t0}
 	s, addr := serveOnClock(t, g, clk)
-	t.Cleanup(func() { close(g.release) })
+	t.Cleanup(g.releaseAll)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	c.Write(AppendFrame(nil, []byte("request")))
-	<-g.entered
+	release := <-g.entered
 	tcp := s.Progress().Listeners[1]
 	if tcp.Transport != "tcp" || tcp.InFlight != 1 || tcp.Readers != 1 || tcp.OldestStart != t0 {
 		t.Fatalf("TCP progress while in flight: %+v", tcp)
 	}
-	g.release <- struct{}{}
+	close(release)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := ReadFrame(c, 1<<20); err != nil {
 		t.Fatal(err)
