@@ -67,6 +67,9 @@ func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*S
 		s.tcp = append(s.tcp, t)
 		s.progress = append(s.progress, newUDPProgress(u.localAddr(), s.readers), newTCPProgress(t.Addr()))
 	}
+	if kh, ok := h.(*Handler); ok {
+		kh.metrics.attach(s)
+	}
 	return s, nil
 }
 
