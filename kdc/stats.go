@@ -150,3 +150,75 @@ func (e ExchangeStats) Quantile(q float64, bounds []float64) time.Duration {
 	}
 	return time.Duration(bounds[len(bounds)-1] * float64(time.Second))
 }
+
+// Interval is what one worker (or the total) did between two snapshots:
+// the rows of `kdcha stats --watch`.
+type Interval struct {
+	// Worker is "total" or the worker's name.
+	Worker string `json:"worker"`
+	// Seconds is the time between the snapshots.
+	Seconds float64 `json:"seconds"`
+	// AS and TGS count the client requests answered; Errors those of
+	// them answered with a KRB-ERROR other than the preauthentication
+	// request; Probe the agent's own health probe's requests; Shed the
+	// requests dropped for waiting longer than kdc.request_max_age.
+	AS     uint64 `json:"as"`
+	TGS    uint64 `json:"tgs"`
+	Errors uint64 `json:"errors"`
+	Probe  uint64 `json:"probe"`
+	Shed   uint64 `json:"shed"`
+	// BytesIn and BytesOut count request and reply bytes.
+	BytesIn  uint64 `json:"bytes_in"`
+	BytesOut uint64 `json:"bytes_out"`
+	// P50 and P99 are handling-time quantiles of the client requests
+	// (both exchanges), in milliseconds, from the histogram's difference.
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+}
+
+// PerSecond is n over the interval's length.
+func (iv Interval) PerSecond(n uint64) float64 {
+	if iv.Seconds <= 0 {
+		return 0
+	}
+	return float64(n) / iv.Seconds
+}
+
+// Intervals returns what happened between prev and now, two snapshots of
+// one Server: the total first, then each worker of now (one absent from
+// prev counts from zero). With prev the zero Stats but for At, they are
+// the counts since the Server started.
+func Intervals(prev, now Stats) []Interval {
+	secs := now.At.Sub(prev.At).Seconds()
+	out := []Interval{interval(now.Total.Sub(prev.Total), secs, now.LatencyBounds)}
+	before := make(map[string]WorkerStats, len(prev.Workers))
+	for _, w := range prev.Workers {
+		before[w.Worker] = w
+	}
+	for _, w := range now.Workers {
+		out = append(out, interval(w.Sub(before[w.Worker]), secs, now.LatencyBounds))
+	}
+	return out
+}
+
+// interval summarises the counts d of an interval of secs seconds.
+func interval(d WorkerStats, secs float64, bounds []float64) Interval {
+	both := ExchangeStats{Latency: make([]uint64, len(d.AS.Latency))}
+	for i := range both.Latency {
+		both.Latency[i] = d.AS.Latency[i]
+		if i < len(d.TGS.Latency) {
+			both.Latency[i] += d.TGS.Latency[i]
+		}
+	}
+	var probe uint64
+	for _, n := range d.AS.Probe {
+		probe += n
+	}
+	for _, n := range d.TGS.Probe {
+		probe += n
+	}
+	ms := func(q float64) float64 { return float64(both.Quantile(q, bounds)) / float64(time.Millisecond) }
+	return Interval{Worker: d.Worker, Seconds: secs, AS: d.AS.Answered(), TGS: d.TGS.Answered(),
+		Errors: d.AS.Errors() + d.TGS.Errors(), Probe: probe, Shed: d.Shed,
+		BytesIn: d.BytesIn, BytesOut: d.BytesOut, P50: ms(0.5), P99: ms(0.99)}
+}
