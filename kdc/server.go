@@ -25,7 +25,7 @@ type Server struct {
 	cfg     Config
 	handler Responder
 	log     *slog.Logger
-	udp     []*udpConn
+	udp     [][]*udpConn // per address, its SO_REUSEPORT group
 	tcp     []net.Listener
 	conns   *connTable
 	wg      sync.WaitGroup
@@ -33,10 +33,14 @@ type Server struct {
 	// Progress tracking (progress.go): one entry per socket, UDP then TCP
 	// for each address; now and epoch are the clock of its timestamps.
 	progress []*listenerProgress
-	readers  int // UDP reader goroutines per socket
+	readers  int // UDP sockets per address, each with one reader
 	now      func() time.Time
-	epoch    time.Time
-	serving  atomic.Bool
+	// wall is the clock a datagram's age is measured with: the kernel
+	// stamps arrivals with the real-time clock, which tests of progress
+	// replace s.now with a fake of.
+	wall    func() time.Time
+	epoch   time.Time
+	serving atomic.Bool
 	// stopped is closed when Serve begins to shut down: requests held by
 	// an injected fault are dropped.
 	stopped chan struct{}
@@ -58,14 +62,14 @@ func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*S
 		o(s)
 	}
 	for _, a := range cfg.Listen {
-		u, t, err := listenPair(a, cfg.TCPBacklog)
+		u, t, err := listenPair(a, cfg.TCPBacklog, s.readers)
 		if err != nil {
 			s.close()
 			return nil, err
 		}
 		s.udp = append(s.udp, u)
 		s.tcp = append(s.tcp, t)
-		s.progress = append(s.progress, newUDPProgress(u.localAddr(), s.readers), newTCPProgress(t.Addr()))
+		s.progress = append(s.progress, newUDPProgress(u[0].localAddr(), len(u)), newTCPProgress(t.Addr()))
 	}
 	if kh, ok := h.(*Handler); ok {
 		kh.metrics.attach(s)
@@ -76,14 +80,15 @@ func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*S
 // newServer returns a Server with no sockets yet.
 func newServer(cfg Config, h Responder, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, handler: h, log: log, conns: newConnTable(cfg.TCPMaxConnections, cfg.TCPMaxConnectionsPerSource),
-		readers: runtime.GOMAXPROCS(0), now: time.Now, stopped: make(chan struct{})}
+		readers: runtime.GOMAXPROCS(0), now: time.Now, wall: time.Now, stopped: make(chan struct{})}
 	s.epoch = s.now()
 	return s
 }
 
-// listenPair binds UDP and TCP on one address. With port 0 it retries a few
-// times because the port the kernel gave UDP may be taken for TCP.
-func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
+// listenPair binds UDP (a group of sockets, one per reader) and TCP on one
+// address. With port 0 it retries a few times because the port the kernel
+// gave UDP may be taken for TCP.
+func listenPair(addr string, backlog, readers int) ([]*udpConn, net.Listener, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kdc listen address %q: %w", addr, err)
@@ -99,15 +104,17 @@ func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		u, err := listenUDP(&net.UDPAddr{IP: ip, Port: port})
+		u, err := listenUDPGroup(&net.UDPAddr{IP: ip, Port: port}, readers)
 		if err != nil {
 			return nil, nil, err
 		}
-		t, err := listenTCP(&net.TCPAddr{IP: ip, Port: u.localAddr().Port}, backlog)
+		t, err := listenTCP(&net.TCPAddr{IP: ip, Port: u[0].localAddr().Port}, backlog)
 		if err == nil {
 			return u, t, nil
 		}
-		u.close()
+		for _, c := range u {
+			c.close()
+		}
 		if port != 0 || attempt >= 20 || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, nil, err
 		}
@@ -117,8 +124,8 @@ func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
 // Addrs returns the bound addresses (with the real port when 0 was asked).
 func (s *Server) Addrs() []netip.AddrPort {
 	var out []netip.AddrPort
-	for _, u := range s.udp {
-		out = append(out, u.localAddr().AddrPort())
+	for _, g := range s.udp {
+		out = append(out, g[0].localAddr().AddrPort())
 	}
 	return out
 }
@@ -126,9 +133,10 @@ func (s *Server) Addrs() []netip.AddrPort {
 // Serve answers requests until ctx is cancelled, then closes the sockets and
 // waits for in-flight requests.
 func (s *Server) Serve(ctx context.Context) error {
-	for i, u := range s.udp {
+	for i, g := range s.udp {
 		p := s.progress[2*i]
-		for _, w := range p.udp {
+		for j, w := range p.udp {
+			u := g[j]
 			p.readers.Add(1)
 			s.wg.Go(func() {
 				defer p.readers.Add(-1)
@@ -149,18 +157,23 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) close() {
-	for _, u := range s.udp {
-		u.close()
+	for _, g := range s.udp {
+		for _, u := range g {
+			u.close()
+		}
 	}
 	for _, l := range s.tcp {
 		l.Close()
 	}
 }
 
+// serveUDP reads and answers u's datagrams on one goroutine, with buffers
+// it owns for its lifetime: a request costs no buffer allocation.
 func (s *Server) serveUDP(u *udpConn, w *worker) {
 	buf := make([]byte, 65536)
+	oob := make([]byte, udpOOBSize)
 	for {
-		n, from, to, err := u.read(buf)
+		n, from, to, at, err := u.read(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -168,15 +181,29 @@ func (s *Server) serveUDP(u *udpConn, w *worker) {
 			s.log.Warn("kdc udp read", "err", err)
 			continue
 		}
-		dst, _ := netip.AddrFromSlice(to)
-		reply := s.serveRequest(w, Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
+		if s.tooOld(at) {
+			// Its client has retransmitted by now (MIT after 1 s): an
+			// answer would cost the CPU the fresh requests need and
+			// arrive to nobody. Dropping it is what lets a saturated
+			// KDC keep answering in time.
+			w.c.shed.Add(1)
+			continue
+		}
+		reply := s.serveRequest(w, Request{Data: buf[:n], From: from, To: to, Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
-		if err := u.write(reply, from, to); err != nil {
+		if err := u.write(reply, from, to, oob); err != nil {
 			s.log.Warn("kdc udp reply", "to", from, "err", err)
 		}
 	}
+}
+
+// tooOld reports whether a datagram that arrived at at has waited longer
+// than kdc.request_max_age (0: no limit). A datagram without a timestamp
+// is never too old.
+func (s *Server) tooOld(at time.Time) bool {
+	return s.cfg.RequestMaxAge > 0 && !at.IsZero() && s.wall().Sub(at) > s.cfg.RequestMaxAge
 }
 
 func (s *Server) serveTCP(l net.Listener, p *listenerProgress) {

@@ -141,10 +141,11 @@ func TestConfigValidate(t *testing.T) {
 	bad.Listen = nil
 	bad.MaxUDPReply = 10
 	bad.TCPBacklog = 0
+	bad.RequestMaxAge = -time.Second
 	bad.TCPRequestTimeout = 0
 	bad.TCPMaxConnectionsPerSource = 0
 	err := bad.Validate()
-	for _, key := range []string{"kdc.listen", "kdc.max_udp_reply", "kdc.tcp_backlog", "kdc.tcp_request_timeout", "kdc.tcp_max_connections_per_source"} {
+	for _, key := range []string{"kdc.listen", "kdc.max_udp_reply", "kdc.request_max_age", "kdc.tcp_backlog", "kdc.tcp_request_timeout", "kdc.tcp_max_connections_per_source"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("Validate does not name %s: %v", key, err)
 		}
