@@ -1,7 +1,6 @@
 package kdc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -261,15 +260,18 @@ func remoteAddr(c net.Conn) netip.AddrPort {
 // client trickling bytes holds a connection for seconds, not forever.
 func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 	defer tc.Close()
+	bp := tcpBuffers.Get().(*[]byte)
+	defer tcpBuffers.Put(bp)
+	buf := *bp // the request, then the framed reply, then the next request's first byte
 	deadline := time.Now().Add(s.cfg.TCPRequestTimeout)
-	var started []byte // the first byte of a request, read while idle
+	var started []byte // the first byte of a request, read while idle (in buf)
 	var to netip.Addr
 	if la, ok := tc.LocalAddr().(*net.TCPAddr); ok {
 		to = la.AddrPort().Addr().Unmap()
 	}
 	for {
 		tc.SetReadDeadline(deadline)
-		req, err := ReadFrame(io.MultiReader(bytes.NewReader(started), tc), uint32(s.cfg.TCPMaxRequest))
+		req, err := readFrame(tc, started, buf, uint32(s.cfg.TCPMaxRequest))
 		if errors.Is(err, ErrFrameTooLong) {
 			if s.warnAllowed() {
 				s.log.Warn("kdc tcp request refused", "from", from, "err", err)
@@ -295,7 +297,9 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 			return
 		}
 		tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
-		if _, err := tc.Write(AppendFrame(nil, reply)); err != nil {
+		// The request is done with: its buffer carries the reply (a
+		// larger reply than the buffer allocates its own).
+		if _, err := tc.Write(AppendFrame(buf[:0], reply)); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				s.closedTCP(tcpClosedRequestTimeout)
 			}
@@ -303,14 +307,25 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 		}
 		s.conns.done(tc)
 		tc.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		var first [1]byte
-		if _, err := io.ReadFull(tc, first[:]); err != nil {
+		if _, err := io.ReadFull(tc, buf[:1]); err != nil {
 			return // EOF, idle timeout, eviction or a reset
 		}
-		started = first[:]
+		started = buf[:1]
 		deadline = time.Now().Add(s.cfg.TCPRequestTimeout)
 	}
 }
+
+// tcpBufferSize is a TCP connection's pooled buffer: larger than nearly
+// every request and reply (a few hundred bytes to 2 KB; a ticket with a
+// large PAC is the exception, which allocates its own).
+const tcpBufferSize = 4096
+
+// tcpBuffers recycles TCP connections' buffers: MIT clients open a
+// connection per request, which must not cost a buffer allocation each.
+var tcpBuffers = sync.Pool{New: func() any {
+	b := make([]byte, tcpBufferSize)
+	return &b
+}}
 
 // closedTCP counts a connection the listener closed, in the KDC's metrics
 // (another Responder, kpasswd, has none of its own).
