@@ -86,8 +86,9 @@ type cacheLine [64]byte
 // counters are one worker's request counters. Every field only grows.
 type counters struct {
 	_ cacheLine
-	// requests counts client requests answered (or dropped as
-	// undecodable: no), by exchange and result.
+	// requests counts client requests answered, by exchange and result
+	// (an undecodable one is dropped, counted in
+	// kdcha_kdc_dropped_requests_total, not here).
 	requests [numExchanges][numResults]atomic.Uint64
 	// probe counts the agent's own health probe apart.
 	probe [numExchanges][numResults]atomic.Uint64
@@ -104,7 +105,8 @@ type counters struct {
 	_    cacheLine
 }
 
-// observe counts one answered request of exchange (its first byte's tag).
+// observe counts one answered request, by its outcome's exchange and
+// status; took is its handling time.
 func (c *counters) observe(o *outcome, took time.Duration) {
 	x := exchangeAS
 	if o.exchange != exchangeNames[exchangeAS] {
