@@ -53,7 +53,9 @@ type Config struct {
 	// a request (as MIT does); it is refused only when all are. Default 1024.
 	TCPMaxConnections int `yaml:"tcp_max_connections"`
 	// TCPMaxConnectionsPerSource caps concurrent TCP connections from one
-	// IP address (loopback included); further ones are refused. Default 64.
+	// IP address (loopback included). At the cap a new one replaces the
+	// address's least recently active idle connection; it is refused only
+	// when all of them are handling requests. Default 64.
 	TCPMaxConnectionsPerSource int `yaml:"tcp_max_connections_per_source"`
 	// Lockout locks a principal requiring preauth after max_failures failed
 	// preauthentications within window, counted per node (as MIT, FreeIPA
