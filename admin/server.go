@@ -75,6 +75,8 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	faults  FaultInjector // nil unless fault injection is enabled
+	// kdcStats serves GET /v1/kdc/stats (nil: no KDC on this Server).
+	kdcStats KDCStatsSource
 }
 
 // NewServer returns the API handler; cluster may be nil (no cluster
@@ -95,6 +97,7 @@ func NewServer(store Store, cluster Cluster, log *slog.Logger) *Server {
 	s.registerRealmSettings()
 
 	s.registerFaults()
+	s.registerKDCStats()
 	if cluster != nil {
 		s.mux.HandleFunc("GET /v1/status", s.nodeStatus)
 		s.mux.HandleFunc("GET /v1/cluster/status", s.clusterStatus)

@@ -31,6 +31,14 @@ type Config struct {
 	// KRB_ERR_RESPONSE_TOO_BIG so the client retries over TCP (MIT: 4096).
 	// Default 4096.
 	MaxUDPReply int `yaml:"max_udp_reply"`
+	// RequestMaxAge drops, unanswered and counted as shed
+	// (kdcha_kdc_shed_requests_total), a UDP request that waited longer
+	// than this in the socket before a worker read it: its client has
+	// retransmitted by then (MIT after 1 s, Heimdal and Java later), so
+	// answering it would only burn the CPU that fresh requests need when
+	// the KDC is overloaded. 0 disables. Default 1s, the first retry of
+	// MIT clients.
+	RequestMaxAge time.Duration `yaml:"request_max_age"`
 	// TCPBacklog is the listen backlog. MIT's default of 5 drops
 	// connections under a login storm; default 1024 (the kernel caps it at
 	// net.core.somaxconn).
@@ -51,7 +59,9 @@ type Config struct {
 	// a request (as MIT does); it is refused only when all are. Default 1024.
 	TCPMaxConnections int `yaml:"tcp_max_connections"`
 	// TCPMaxConnectionsPerSource caps concurrent TCP connections from one
-	// IP address (loopback included); further ones are refused. Default 64.
+	// IP address (loopback included). At the cap a new one replaces the
+	// address's least recently active idle connection; it is refused only
+	// when all of them are handling requests. Default 64.
 	TCPMaxConnectionsPerSource int `yaml:"tcp_max_connections_per_source"`
 	// Lockout locks a principal requiring preauth after max_failures failed
 	// preauthentications within window, counted per node (as MIT, FreeIPA
@@ -75,6 +85,7 @@ func DefaultConfig() Config {
 		MaxRenewableLife:           &renew,
 		ClockSkew:                  5 * time.Minute,
 		MaxUDPReply:                4096,
+		RequestMaxAge:              time.Second,
 		TCPBacklog:                 1024,
 		TCPMaxRequest:              256 << 10,
 		TCPIdleTimeout:             30 * time.Second,
@@ -111,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxUDPReply < 512 || c.MaxUDPReply > 65507 {
 		errs = append(errs, fmt.Errorf("kdc.max_udp_reply: must be between 512 and 65507, got %d", c.MaxUDPReply))
+	}
+	if c.RequestMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("kdc.request_max_age: must not be negative, got %s", c.RequestMaxAge))
 	}
 	if c.TCPBacklog < 1 {
 		errs = append(errs, fmt.Errorf("kdc.tcp_backlog: must be at least 1, got %d", c.TCPBacklog))

@@ -18,6 +18,13 @@
 // too, into gokrb5's types, with the length and range checks gokrb5's
 // decoder lacks.
 //
+// Each UDP address is served by GOMAXPROCS sockets bound with SO_REUSEPORT,
+// one reader goroutine each, with buffers the reader owns; a datagram that
+// waited longer than kdc.request_max_age in its socket is shed unanswered.
+// Each reader and each TCP connection owns its counters (requests by
+// exchange and result, latency histogram, bytes, shed), summed only when
+// read (Stats, /metrics, `kdcha stats`).
+//
 // The listeners also count, per socket, the requests that enter and leave
 // the handler (Progress), so the agent can tell a stalled KDC from a busy
 // one from inside (StallDetector, ProgressProbe), and accept faults an

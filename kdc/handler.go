@@ -127,6 +127,9 @@ type Request struct {
 	// carry; a larger reply is replaced by KRB_ERR_RESPONSE_TOO_BIG so the
 	// client retries over TCP.
 	MaxReplySize int
+	// counters are the serving worker's (nil outside a Server: the
+	// Handler's own metrics count the request).
+	counters *counters
 }
 
 // Handle processes one request and returns the reply to send, or nil when
@@ -169,7 +172,7 @@ func (h *Handler) Handle(req Request) []byte {
 	}
 	out.probe = h.isProbe(req, out)
 	h.logOutcome(out, now)
-	h.metrics.observe(out, time.Since(started))
+	h.metrics.observe(req.counters, out, time.Since(started))
 	return reply
 }
 

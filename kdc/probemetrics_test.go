@@ -29,32 +29,47 @@ func TestProbeRequestsCountedApart(t *testing.T) {
 	send("alice", "192.0.2.9:5000", local)                            // a remote client naming the probe principal
 	send("svc", "127.0.0.1:5000", netip.MustParseAddr("127.0.0.1"))   // another local client
 
-	m := k.h.metrics
-	if got := value(t, m.probe.WithLabelValues("AS_REQ", "NEEDED_PREAUTH")); got != 3 {
+	if got := gathered(t, reg, "kdcha_kdc_probe_requests_total", "AS_REQ", "NEEDED_PREAUTH").GetCounter().GetValue(); got != 3 {
 		t.Errorf("probe requests counted: %v, want 3", got)
 	}
-	if got := value(t, m.requests.WithLabelValues("AS_REQ", "NEEDED_PREAUTH")); got != 1 {
+	if got := gathered(t, reg, "kdcha_kdc_requests_total", "AS_REQ", "NEEDED_PREAUTH").GetCounter().GetValue(); got != 1 {
 		t.Errorf("client requests naming the probe principal: %v, want 1 (the remote one)", got)
 	}
-	if got := value(t, m.requests.WithLabelValues("AS_REQ", "ISSUE")); got != 1 {
+	if got := gathered(t, reg, "kdcha_kdc_requests_total", "AS_REQ", "ISSUE").GetCounter().GetValue(); got != 1 {
 		t.Errorf("other local client requests: %v, want 1", got)
 	}
-	var h dto.Metric
-	if err := m.duration.WithLabelValues("AS_REQ").(prometheus.Histogram).Write(&h); err != nil {
-		t.Fatal(err)
-	}
-	if got := h.GetHistogram().GetSampleCount(); got != 2 {
+	if got := gathered(t, reg, "kdcha_kdc_request_duration_seconds", "AS_REQ").GetHistogram().GetSampleCount(); got != 2 {
 		t.Errorf("client request durations observed: %d, want 2", got)
 	}
 }
 
-func value(t *testing.T, c prometheus.Counter) float64 {
+// gathered returns the metric name of reg whose label values are values,
+// in order; it fails the test when there is none.
+func gathered(t *testing.T, reg *prometheus.Registry, name string, values ...string) *dto.Metric {
 	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
+	mfs, err := reg.Gather()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m.GetCounter().GetValue()
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(values) {
+				continue
+			}
+			for i, l := range m.GetLabel() {
+				if l.GetValue() != values[i] {
+					continue metrics
+				}
+			}
+			return m
+		}
+	}
+	t.Fatalf("no metric %s%q", name, values)
+	return nil
 }
 
 // TestProbeLinesAtDebug: the agent's own probe's successful requests are

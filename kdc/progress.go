@@ -27,7 +27,14 @@ type worker struct {
 	// Server.ticks; 0 while the goroutine is reading (or idle), which is
 	// fine however long it lasts.
 	busySince atomic.Int64
+	// c are its request counters (counters.go).
+	c counters
 }
+
+// workerPool recycles TCP connections' workers: a client opening a
+// connection per request (as MIT's do) must not cost a counters block
+// allocation per request.
+var workerPool = sync.Pool{New: func() any { return &worker{} }}
 
 // listenerProgress is the progress state of one socket.
 type listenerProgress struct {
@@ -42,13 +49,15 @@ type listenerProgress struct {
 	// conns holds the workers of the open TCP connections.
 	conns map[*worker]struct{}
 	// closedDone is the completed count of the TCP connections closed so
-	// far, so that the total never goes down.
+	// far, so that the total never goes down; closed holds their counters
+	// for the same reason.
 	closedDone uint64
+	closed     counters
 }
 
 // addConn registers the worker of a new TCP connection.
 func (l *listenerProgress) addConn() *worker {
-	w := &worker{}
+	w := workerPool.Get().(*worker)
 	l.mu.Lock()
 	l.conns[w] = struct{}{}
 	l.mu.Unlock()
@@ -59,8 +68,13 @@ func (l *listenerProgress) addConn() *worker {
 func (l *listenerProgress) removeConn(w *worker) {
 	l.mu.Lock()
 	l.closedDone += w.completed.Load()
+	w.c.addTo(&l.closed)
 	delete(l.conns, w)
 	l.mu.Unlock()
+	w.completed.Store(0)
+	w.busySince.Store(0)
+	w.c.reset()
+	workerPool.Put(w)
 }
 
 func newUDPProgress(addr net.Addr, readers int) *listenerProgress {
@@ -154,8 +168,11 @@ func (s *Server) Progress() Progress {
 // serveRequest handles one request on w's goroutine, marking it busy for
 // the duration so that Progress sees a handler that does not return.
 func (s *Server) serveRequest(w *worker, req Request) []byte {
+	req.counters = &w.c
 	w.busySince.Store(s.ticks())
 	reply := s.faulty(req)
+	w.c.bytesIn.Add(uint64(len(req.Data)))
+	w.c.bytesOut.Add(uint64(len(reply)))
 	w.completed.Add(1)
 	w.busySince.Store(0)
 	return reply

@@ -1,7 +1,6 @@
 package kdc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +24,7 @@ type Server struct {
 	cfg     Config
 	handler Responder
 	log     *slog.Logger
-	udp     []*udpConn
+	udp     [][]*udpConn // per address, its SO_REUSEPORT group
 	tcp     []net.Listener
 	conns   *connTable
 	wg      sync.WaitGroup
@@ -33,10 +32,14 @@ type Server struct {
 	// Progress tracking (progress.go): one entry per socket, UDP then TCP
 	// for each address; now and epoch are the clock of its timestamps.
 	progress []*listenerProgress
-	readers  int // UDP reader goroutines per socket
+	readers  int // UDP sockets per address, each with one reader
 	now      func() time.Time
-	epoch    time.Time
-	serving  atomic.Bool
+	// wall is the clock a datagram's age is measured with: the kernel
+	// stamps arrivals with the real-time clock, which tests of progress
+	// replace s.now with a fake of.
+	wall    func() time.Time
+	epoch   time.Time
+	serving atomic.Bool
 	// stopped is closed when Serve begins to shut down: requests held by
 	// an injected fault are dropped.
 	stopped chan struct{}
@@ -58,14 +61,17 @@ func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*S
 		o(s)
 	}
 	for _, a := range cfg.Listen {
-		u, t, err := listenPair(a, cfg.TCPBacklog)
+		u, t, err := listenPair(a, cfg.TCPBacklog, s.readers)
 		if err != nil {
 			s.close()
 			return nil, err
 		}
 		s.udp = append(s.udp, u)
 		s.tcp = append(s.tcp, t)
-		s.progress = append(s.progress, newUDPProgress(u.localAddr(), s.readers), newTCPProgress(t.Addr()))
+		s.progress = append(s.progress, newUDPProgress(u[0].localAddr(), len(u)), newTCPProgress(t.Addr()))
+	}
+	if kh, ok := h.(*Handler); ok {
+		kh.metrics.attach(s)
 	}
 	return s, nil
 }
@@ -73,14 +79,15 @@ func Listen(cfg Config, h Responder, log *slog.Logger, opts ...ServerOption) (*S
 // newServer returns a Server with no sockets yet.
 func newServer(cfg Config, h Responder, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, handler: h, log: log, conns: newConnTable(cfg.TCPMaxConnections, cfg.TCPMaxConnectionsPerSource),
-		readers: runtime.GOMAXPROCS(0), now: time.Now, stopped: make(chan struct{})}
+		readers: runtime.GOMAXPROCS(0), now: time.Now, wall: time.Now, stopped: make(chan struct{})}
 	s.epoch = s.now()
 	return s
 }
 
-// listenPair binds UDP and TCP on one address. With port 0 it retries a few
-// times because the port the kernel gave UDP may be taken for TCP.
-func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
+// listenPair binds UDP (a group of sockets, one per reader) and TCP on one
+// address. With port 0 it retries a few times because the port the kernel
+// gave UDP may be taken for TCP.
+func listenPair(addr string, backlog, readers int) ([]*udpConn, net.Listener, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kdc listen address %q: %w", addr, err)
@@ -96,15 +103,17 @@ func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		u, err := listenUDP(&net.UDPAddr{IP: ip, Port: port})
+		u, err := listenUDPGroup(&net.UDPAddr{IP: ip, Port: port}, readers)
 		if err != nil {
 			return nil, nil, err
 		}
-		t, err := listenTCP(&net.TCPAddr{IP: ip, Port: u.localAddr().Port}, backlog)
+		t, err := listenTCP(&net.TCPAddr{IP: ip, Port: u[0].localAddr().Port}, backlog)
 		if err == nil {
 			return u, t, nil
 		}
-		u.close()
+		for _, c := range u {
+			c.close()
+		}
 		if port != 0 || attempt >= 20 || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, nil, err
 		}
@@ -114,8 +123,8 @@ func listenPair(addr string, backlog int) (*udpConn, net.Listener, error) {
 // Addrs returns the bound addresses (with the real port when 0 was asked).
 func (s *Server) Addrs() []netip.AddrPort {
 	var out []netip.AddrPort
-	for _, u := range s.udp {
-		out = append(out, u.localAddr().AddrPort())
+	for _, g := range s.udp {
+		out = append(out, g[0].localAddr().AddrPort())
 	}
 	return out
 }
@@ -123,9 +132,10 @@ func (s *Server) Addrs() []netip.AddrPort {
 // Serve answers requests until ctx is cancelled, then closes the sockets and
 // waits for in-flight requests.
 func (s *Server) Serve(ctx context.Context) error {
-	for i, u := range s.udp {
+	for i, g := range s.udp {
 		p := s.progress[2*i]
-		for _, w := range p.udp {
+		for j, w := range p.udp {
+			u := g[j]
 			p.readers.Add(1)
 			s.wg.Go(func() {
 				defer p.readers.Add(-1)
@@ -146,18 +156,23 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) close() {
-	for _, u := range s.udp {
-		u.close()
+	for _, g := range s.udp {
+		for _, u := range g {
+			u.close()
+		}
 	}
 	for _, l := range s.tcp {
 		l.Close()
 	}
 }
 
+// serveUDP reads and answers u's datagrams on one goroutine, with buffers
+// it owns for its lifetime: a request costs no buffer allocation.
 func (s *Server) serveUDP(u *udpConn, w *worker) {
 	buf := make([]byte, 65536)
+	oob := make([]byte, udpOOBSize)
 	for {
-		n, from, to, err := u.read(buf)
+		n, from, to, at, err := u.read(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -165,15 +180,29 @@ func (s *Server) serveUDP(u *udpConn, w *worker) {
 			s.log.Warn("kdc udp read", "err", err)
 			continue
 		}
-		dst, _ := netip.AddrFromSlice(to)
-		reply := s.serveRequest(w, Request{Data: buf[:n], From: from, To: dst.Unmap(), Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
+		if s.tooOld(at) {
+			// Its client has retransmitted by now (MIT after 1 s): an
+			// answer would cost the CPU the fresh requests need and
+			// arrive to nobody. Dropping it is what lets a saturated
+			// KDC keep answering in time.
+			w.c.shed.Add(1)
+			continue
+		}
+		reply := s.serveRequest(w, Request{Data: buf[:n], From: from, To: to, Transport: "udp", MaxReplySize: s.cfg.MaxUDPReply})
 		if reply == nil {
 			continue
 		}
-		if err := u.write(reply, from, to); err != nil {
+		if err := u.write(reply, from, to, oob); err != nil {
 			s.log.Warn("kdc udp reply", "to", from, "err", err)
 		}
 	}
+}
+
+// tooOld reports whether a datagram that arrived at at has waited longer
+// than kdc.request_max_age (0: no limit). A datagram without a timestamp
+// is never too old.
+func (s *Server) tooOld(at time.Time) bool {
+	return s.cfg.RequestMaxAge > 0 && !at.IsZero() && s.wall().Sub(at) > s.cfg.RequestMaxAge
 }
 
 func (s *Server) serveTCP(l net.Listener, p *listenerProgress) {
@@ -231,15 +260,18 @@ func remoteAddr(c net.Conn) netip.AddrPort {
 // client trickling bytes holds a connection for seconds, not forever.
 func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 	defer tc.Close()
+	bp := tcpBuffers.Get().(*[]byte)
+	defer tcpBuffers.Put(bp)
+	buf := *bp // the request, then the framed reply, then the next request's first byte
 	deadline := time.Now().Add(s.cfg.TCPRequestTimeout)
-	var started []byte // the first byte of a request, read while idle
+	var started []byte // the first byte of a request, read while idle (in buf)
 	var to netip.Addr
 	if la, ok := tc.LocalAddr().(*net.TCPAddr); ok {
 		to = la.AddrPort().Addr().Unmap()
 	}
 	for {
 		tc.SetReadDeadline(deadline)
-		req, err := ReadFrame(io.MultiReader(bytes.NewReader(started), tc), uint32(s.cfg.TCPMaxRequest))
+		req, err := readFrame(tc, started, buf, uint32(s.cfg.TCPMaxRequest))
 		if errors.Is(err, ErrFrameTooLong) {
 			if s.warnAllowed() {
 				s.log.Warn("kdc tcp request refused", "from", from, "err", err)
@@ -265,7 +297,9 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 			return
 		}
 		tc.SetWriteDeadline(time.Now().Add(s.cfg.TCPRequestTimeout))
-		if _, err := tc.Write(AppendFrame(nil, reply)); err != nil {
+		// The request is done with: its buffer carries the reply (a
+		// larger reply than the buffer allocates its own).
+		if _, err := tc.Write(AppendFrame(buf[:0], reply)); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				s.closedTCP(tcpClosedRequestTimeout)
 			}
@@ -273,14 +307,25 @@ func (s *Server) serveConn(tc *tcpConn, from netip.AddrPort, w *worker) {
 		}
 		s.conns.done(tc)
 		tc.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		var first [1]byte
-		if _, err := io.ReadFull(tc, first[:]); err != nil {
+		if _, err := io.ReadFull(tc, buf[:1]); err != nil {
 			return // EOF, idle timeout, eviction or a reset
 		}
-		started = first[:]
+		started = buf[:1]
 		deadline = time.Now().Add(s.cfg.TCPRequestTimeout)
 	}
 }
+
+// tcpBufferSize is a TCP connection's pooled buffer: larger than nearly
+// every request and reply (a few hundred bytes to 2 KB; a ticket with a
+// large PAC is the exception, which allocates its own).
+const tcpBufferSize = 4096
+
+// tcpBuffers recycles TCP connections' buffers: MIT clients open a
+// connection per request, which must not cost a buffer allocation each.
+var tcpBuffers = sync.Pool{New: func() any {
+	b := make([]byte, tcpBufferSize)
+	return &b
+}}
 
 // closedTCP counts a connection the listener closed, in the KDC's metrics
 // (another Responder, kpasswd, has none of its own).

@@ -25,13 +25,19 @@ func startServer(t *testing.T, tweak func(*Config)) (*testKDC, string) {
 // startServerFor runs a Server for k's Handler and returns its address.
 func startServerFor(t *testing.T, k *testKDC, tweak func(*Config)) string {
 	t.Helper()
+	return serveTest(t, k, tweak).Addrs()[0].String()
+}
+
+// serveTest runs a Server for k's Handler until the test ends.
+func serveTest(t *testing.T, k *testKDC, tweak func(*Config), opts ...ServerOption) *Server {
+	t.Helper()
 	k.now = time.Now().UTC()
 	cfg := DefaultConfig()
 	cfg.Listen = []string{"127.0.0.1:0"}
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	s, err := Listen(cfg, k.h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := Listen(cfg, k.h, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +45,7 @@ func startServerFor(t *testing.T, k *testKDC, tweak func(*Config)) string {
 	done := make(chan struct{})
 	go func() { s.Serve(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return s.Addrs()[0].String()
+	return s
 }
 
 func TestTCPSeveralRequestsPerConnection(t *testing.T) {
@@ -135,10 +141,11 @@ func TestConfigValidate(t *testing.T) {
 	bad.Listen = nil
 	bad.MaxUDPReply = 10
 	bad.TCPBacklog = 0
+	bad.RequestMaxAge = -time.Second
 	bad.TCPRequestTimeout = 0
 	bad.TCPMaxConnectionsPerSource = 0
 	err := bad.Validate()
-	for _, key := range []string{"kdc.listen", "kdc.max_udp_reply", "kdc.tcp_backlog", "kdc.tcp_request_timeout", "kdc.tcp_max_connections_per_source"} {
+	for _, key := range []string{"kdc.listen", "kdc.max_udp_reply", "kdc.request_max_age", "kdc.tcp_backlog", "kdc.tcp_request_timeout", "kdc.tcp_max_connections_per_source"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("Validate does not name %s: %v", key, err)
 		}

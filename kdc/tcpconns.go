@@ -12,6 +12,13 @@ import (
 // least recently active connection that is not handling a request, as MIT
 // krb5kdc closes its oldest: refusing the new one instead would let 1,024
 // idle connections lock out every TCP client, the health probe included.
+// At a source's cap its new connection likewise replaces that source's own
+// least recently active idle one: a client opening a connection per request
+// (as MIT's do) has, besides those in flight, answered connections whose
+// close the server has not yet read, and refusing it for them turned a busy
+// but well-behaved client's requests into errors. A source is refused only
+// when all of its connections are handling requests; it still never holds
+// more than its cap, which is what protects the other sources.
 type connTable struct {
 	max, perSource int
 
@@ -35,16 +42,26 @@ func newConnTable(max, perSource int) *connTable {
 
 // admit counts c from src, idle until it sends a request. It returns nil
 // and the reason (a tcpClosed* label) when c must be refused: its source
-// has perSource connections, or the table is full and every connection is
-// handling a request. To make room it evicts the least recently active idle
-// connection, which it returns for the caller to close and count.
+// has perSource connections all handling a request, or the table is full
+// and every connection is. To make room it evicts the source's, or else
+// the table's, least recently active idle connection, which it returns for
+// the caller to close and count.
 func (t *connTable) admit(c net.Conn, src netip.Addr) (tc, evicted *tcpConn, refused string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.bySource[src] >= t.perSource {
-		return nil, nil, tcpClosedSourceLimit
-	}
-	if t.open >= t.max {
+		// A scan of the idle list, only at a source's cap: bounded by
+		// the table's size and cheaper than an accept.
+		for e := t.idle.Front(); e != nil && evicted == nil; e = e.Next() {
+			if old := e.Value.(*tcpConn); old.src == src {
+				evicted = old
+			}
+		}
+		if evicted == nil {
+			return nil, nil, tcpClosedSourceLimit
+		}
+		t.forget(evicted)
+	} else if t.open >= t.max {
 		oldest := t.idle.Front()
 		if oldest == nil {
 			return nil, nil, tcpClosedLimit

@@ -16,8 +16,9 @@ import (
 )
 
 // TestConnTable checks the admission rules: least recently active idle
-// connection evicted at the cap, busy ones never, per-source cap, refusal
-// only when every connection is busy.
+// connection evicted at the cap, busy ones never, per-source cap (the
+// source's own idle connection replaced, refusal when all of its are busy),
+// refusal only when every connection is busy.
 func TestConnTable(t *testing.T) {
 	tbl := newConnTable(3, 2)
 	src1, src2, src3 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
@@ -27,12 +28,21 @@ func TestConnTable(t *testing.T) {
 	}
 	a, _, _ := admit(src1)
 	b, _, _ := admit(src2)
-	if _, _, refused := admit(src1); refused != "" {
+	a2, _, refused := admit(src1)
+	if refused != "" {
 		t.Fatalf("second connection from a source refused: %s", refused)
 	}
+	tbl.busy(a)
+	tbl.busy(a2)
 	if _, _, refused := admit(src1); refused != tcpClosedSourceLimit {
-		t.Fatalf("third connection from a source: %q, want %q", refused, tcpClosedSourceLimit)
+		t.Fatalf("third connection from a source with both busy: %q, want %q", refused, tcpClosedSourceLimit)
 	}
+	tbl.done(a2)
+	tbl.done(a) // idle, least recently active first: b, a2, a
+	if _, evicted, refused := admit(src1); refused != "" || evicted != a2 {
+		t.Fatalf("third connection from a source with idle ones: evicted %v (refused %q), want its least recently active (a2)", evicted, refused)
+	}
+	tbl.release(a2)
 	// a handles a request, so b is now the least recently active.
 	tbl.busy(a)
 	tbl.done(a)
@@ -127,19 +137,38 @@ func TestTCPEvictsOldestIdleAtCap(t *testing.T) {
 	}
 }
 
-// TestTCPPerSourceCap: one address cannot take every connection.
+// TestTCPPerSourceCap: one address cannot take every connection: at its
+// cap a new connection from it is refused while all of its connections
+// handle requests, and replaces its least recently active idle one
+// otherwise (a client opening a connection per request is not refused for
+// answered connections whose close the server has not read yet); another
+// address is admitted meanwhile.
 func TestTCPPerSourceCap(t *testing.T) {
 	k := newTestKDC(t)
+	bdb := &blockingDB{memDB: k.db, entered: make(chan struct{}), release: make(chan struct{})}
+	k.h.db = bdb
 	reg := prometheus.NewRegistry()
 	WithMetrics(reg)(k.h)
-	addr := startServerFor(t, k, func(c *Config) { c.TCPMaxConnectionsPerSource = 2 })
-	first, second := dialFrom(t, "127.0.0.2", addr), dialFrom(t, "127.0.0.2", addr)
+	addr := startServerFor(t, k, func(c *Config) { c.TCPMaxConnectionsPerSource = 1 })
+	busy := dialFrom(t, "127.0.0.2", addr)
+	busy.Write(AppendFrame(nil, k.asReq(t, asReq{client: "alice"})))
+	<-bdb.entered
 	expectClosed(t, dialFrom(t, "127.0.0.2", addr), 10*time.Second)
-	exchange(t, k, first)
-	exchange(t, k, second)
-	exchange(t, k, dialFrom(t, "127.0.0.3", addr))
+	other := dialFrom(t, "127.0.0.3", addr) // admitted; answered once lookups run again
+	close(bdb.release)
+	exchange(t, k, other)
+	busy.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := ReadFrame(busy, 1<<20); err != nil {
+		t.Fatalf("the busy connection lost its reply: %v", err)
+	}
+	// busy is idle now: a new connection from its address replaces it.
+	exchange(t, k, dialFrom(t, "127.0.0.2", addr))
+	expectClosed(t, busy, 10*time.Second)
 	if got := counterValue(t, reg, "kdcha_kdc_tcp_connections_closed_total", tcpClosedSourceLimit); got != 1 {
 		t.Fatalf("per-source refusals counted: %v, want 1", got)
+	}
+	if got := counterValue(t, reg, "kdcha_kdc_tcp_connections_closed_total", tcpClosedEvicted); got != 1 {
+		t.Fatalf("evictions counted: %v, want 1", got)
 	}
 }
 

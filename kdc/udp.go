@@ -1,96 +1,202 @@
 package kdc
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
+	"time"
+	"unsafe"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // udpConn is a UDP socket that reports each datagram's destination address
-// and can send from a chosen source address. MIT clients connect() their UDP
-// socket, so the kernel drops a reply whose source is not the address they
-// sent to; on a wildcard socket (the VIP may be added after the KDC starts)
-// the reply's source must be set explicitly, from IP_PKTINFO.
+// and arrival time and can send from a chosen source address. MIT clients
+// connect() their UDP socket, so the kernel drops a reply whose source is
+// not the address they sent to; on a wildcard socket (the VIP may be added
+// after the KDC starts) the reply's source must be set explicitly, from
+// IP_PKTINFO. The arrival time (SO_TIMESTAMPNS, stamped by the kernel when
+// the datagram is queued) tells how long a request waited in the socket,
+// which no clock read after recvmsg can. Reads and writes allocate
+// nothing: the caller owns the buffers.
 type udpConn struct {
 	conn *net.UDPConn
-	v4   *ipv4.PacketConn
-	v6   *ipv6.PacketConn
+	v6   bool
+}
+
+// udpOOBSize is the control buffer a read needs: a packet-info and a
+// timestamp message (64 bytes each is ample on every Linux ABI).
+const udpOOBSize = 128
+
+// listenUDPGroup binds n sockets to addr with SO_REUSEPORT, so that the
+// kernel spreads datagrams over them (by source address and port: one
+// client's requests stay on one socket, in order) and each is read by its
+// own goroutine without sharing a receive queue. With port 0, the first
+// socket picks the port and the others join it.
+//
+// Another process can join the group only if it sets SO_REUSEPORT too and
+// runs as the same user; an older socket on the port without it (MIT's
+// krb5kdc) makes the bind fail, as before.
+func listenUDPGroup(addr *net.UDPAddr, n int) ([]*udpConn, error) {
+	var group []*udpConn
+	for range n {
+		u, err := listenUDP(addr)
+		if err != nil {
+			for _, g := range group {
+				g.close()
+			}
+			return nil, err
+		}
+		group = append(group, u)
+		addr = &net.UDPAddr{IP: addr.IP, Port: u.localAddr().Port}
+	}
+	return group, nil
 }
 
 func listenUDP(addr *net.UDPAddr) (*udpConn, error) {
-	network := "udp4"
+	network, v6 := "udp4", false
 	if addr.IP != nil && addr.IP.To4() == nil {
-		network = "udp6"
+		network, v6 = "udp6", true
 	}
-	c, err := net.ListenUDP(network, addr)
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		cerr := rc.Control(func(fd uintptr) {
+			set := func(level, opt int, name string) {
+				if err == nil {
+					if e := unix.SetsockoptInt(int(fd), level, opt, 1); e != nil {
+						err = fmt.Errorf("%s: %w", name, e)
+					}
+				}
+			}
+			set(unix.SOL_SOCKET, unix.SO_REUSEPORT, "SO_REUSEPORT")
+			set(unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, "SO_TIMESTAMPNS")
+			if v6 {
+				set(unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO")
+			} else {
+				set(unix.IPPROTO_IP, unix.IP_PKTINFO, "IP_PKTINFO")
+			}
+		})
+		return errors.Join(cerr, err)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), network, addr.String())
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
 	}
-	u := &udpConn{conn: c}
-	if network == "udp4" {
-		u.v4 = ipv4.NewPacketConn(c)
-		err = u.v4.SetControlMessage(ipv4.FlagDst, true)
-	} else {
-		u.v6 = ipv6.NewPacketConn(c)
-		err = u.v6.SetControlMessage(ipv6.FlagDst, true)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("enable packet info on udp %s: %w", addr, err)
-	}
-	return u, nil
+	return &udpConn{conn: pc.(*net.UDPConn), v6: v6}, nil
 }
 
-// read returns one datagram, its sender and the local address it was sent to.
-func (u *udpConn) read(buf []byte) (n int, from netip.AddrPort, to net.IP, err error) {
-	var src net.Addr
-	if u.v4 != nil {
-		var cm *ipv4.ControlMessage
-		n, cm, src, err = u.v4.ReadFrom(buf)
-		if cm != nil {
-			to = cm.Dst
-		}
-	} else {
-		var cm *ipv6.ControlMessage
-		n, cm, src, err = u.v6.ReadFrom(buf)
-		if cm != nil {
-			to = cm.Dst
-		}
-	}
+// read returns one datagram in buf, its sender, the local address it was
+// sent to (invalid if unknown) and when the kernel queued it (zero if
+// unknown). oob is scratch space of udpOOBSize bytes.
+func (u *udpConn) read(buf, oob []byte) (n int, from netip.AddrPort, to netip.Addr, at time.Time, err error) {
+	n, oobn, _, from, err := u.conn.ReadMsgUDPAddrPort(buf, oob)
 	if err != nil {
-		return 0, netip.AddrPort{}, nil, err
+		return 0, netip.AddrPort{}, netip.Addr{}, time.Time{}, err
 	}
-	ua, ok := src.(*net.UDPAddr)
-	if !ok {
-		return 0, netip.AddrPort{}, nil, errors.New("udp read: sender is not a UDP address")
-	}
-	return n, ua.AddrPort(), to, nil
+	to, at = parseControl(oob[:oobn])
+	return n, from, to, at, nil
 }
 
-// write sends b to dst from source address src (nil lets the kernel choose).
-func (u *udpConn) write(b []byte, dst netip.AddrPort, src net.IP) error {
-	addr := net.UDPAddrFromAddrPort(dst)
-	var err error
-	if u.v4 != nil {
-		var cm *ipv4.ControlMessage
-		if src != nil {
-			cm = &ipv4.ControlMessage{Src: src}
-		}
-		_, err = u.v4.WriteTo(b, cm, addr)
-	} else {
-		var cm *ipv6.ControlMessage
-		if src != nil {
-			cm = &ipv6.ControlMessage{Src: src}
-		}
-		_, err = u.v6.WriteTo(b, cm, addr)
+// write sends b to dst from source address src (invalid: the kernel
+// chooses). oob is scratch space of udpOOBSize bytes.
+func (u *udpConn) write(b []byte, dst netip.AddrPort, src netip.Addr, oob []byte) error {
+	var cm []byte
+	if src.IsValid() {
+		cm = appendPktinfo(oob[:0], src, u.v6)
 	}
+	_, _, err := u.conn.WriteMsgUDPAddrPort(b, cm, dst)
 	return err
 }
 
 func (u *udpConn) localAddr() *net.UDPAddr { return u.conn.LocalAddr().(*net.UDPAddr) }
 
 func (u *udpConn) close() error { return u.conn.Close() }
+
+// Control messages are parsed and built by hand, without x/sys/unix's
+// helpers, because those allocate on every datagram. A cmsghdr is the
+// length (a size_t), the level and the type (int32 each), then the data,
+// padded to the size_t alignment.
+const (
+	cmsgLenSize    = unix.SizeofCmsghdr - 8
+	cmsgAlignTo    = cmsgLenSize
+	sizeofTimespec = int(unsafe.Sizeof(unix.Timespec{}))
+)
+
+func cmsgAlign(n int) int { return (n + cmsgAlignTo - 1) &^ (cmsgAlignTo - 1) }
+
+// parseControl returns the destination address of a packet-info message
+// and the time of a SO_TIMESTAMPNS message in b, a recvmsg control buffer;
+// each is zero when absent or malformed. Addresses are unmapped.
+func parseControl(b []byte) (dst netip.Addr, at time.Time) {
+	for len(b) >= unix.SizeofCmsghdr {
+		var l uint64
+		if cmsgLenSize == 8 {
+			l = binary.NativeEndian.Uint64(b)
+		} else {
+			l = uint64(binary.NativeEndian.Uint32(b))
+		}
+		if l < unix.SizeofCmsghdr || l > uint64(len(b)) {
+			return dst, at
+		}
+		level := int32(binary.NativeEndian.Uint32(b[cmsgLenSize:]))
+		typ := int32(binary.NativeEndian.Uint32(b[cmsgLenSize+4:]))
+		data := b[unix.SizeofCmsghdr:l]
+		switch {
+		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			// struct in_pktinfo: ifindex, spec_dst, addr (the header's
+			// destination).
+			dst = netip.AddrFrom4([4]byte(data[8:12]))
+		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			dst = netip.AddrFrom16([16]byte(data[:16])).Unmap()
+		case level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPNS && len(data) >= sizeofTimespec:
+			var sec, nsec int64
+			if sizeofTimespec == 16 {
+				sec, nsec = int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:]))
+			} else {
+				sec, nsec = int64(int32(binary.NativeEndian.Uint32(data))), int64(int32(binary.NativeEndian.Uint32(data[4:])))
+			}
+			at = time.Unix(sec, nsec)
+		}
+		next := cmsgAlign(int(l))
+		if next >= len(b) {
+			break
+		}
+		b = b[next:]
+	}
+	return dst, at
+}
+
+// appendPktinfo appends a control message that sets a datagram's source
+// address to src.
+func appendPktinfo(b []byte, src netip.Addr, v6 bool) []byte {
+	level, typ, size := int32(unix.IPPROTO_IP), int32(unix.IP_PKTINFO), unix.SizeofInet4Pktinfo
+	if v6 {
+		level, typ, size = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo
+	}
+	l := unix.SizeofCmsghdr + size
+	if cmsgLenSize == 8 {
+		b = binary.NativeEndian.AppendUint64(b, uint64(l))
+	} else {
+		b = binary.NativeEndian.AppendUint32(b, uint32(l))
+	}
+	b = binary.NativeEndian.AppendUint32(b, uint32(level))
+	b = binary.NativeEndian.AppendUint32(b, uint32(typ))
+	if v6 {
+		a := src.As16()
+		b = append(b, a[:]...)
+		b = append(b, 0, 0, 0, 0) // ifindex: any
+	} else {
+		a := src.Unmap().As4()
+		b = append(b, 0, 0, 0, 0) // ifindex: any
+		b = append(b, a[:]...)    // spec_dst: the source address
+		b = append(b, 0, 0, 0, 0) // addr: unused when sending
+	}
+	for len(b)%cmsgAlignTo != 0 {
+		b = append(b, 0)
+	}
+	return b
+}

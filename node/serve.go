@@ -136,6 +136,9 @@ func (b *boundServices) Serve(ctx context.Context) error {
 	g.Go(func() error { return b.srv.Serve(gctx) })
 	g.Go(func() error { return b.kpSrv.Serve(gctx) })
 	adminSrv := admin.NewServer(s.database, s.cluster, s.log)
+	if b.srv != nil {
+		adminSrv.EnableKDCStats(b.srv)
+	}
 	if s.faults != nil {
 		adminSrv.EnableFaults(s.faults)
 	}

@@ -40,7 +40,7 @@ func newRootCommand() *cobra.Command {
 		socket = node.DefaultAdminSocket
 	}
 	root.PersistentFlags().String("admin-socket", socket, "admin API socket of the local node (env KDCHA_ADMIN_SOCKET)")
-	root.AddCommand(newDevCommand(), newAgentCommand(), newCheckConfigCommand(), newClusterCommand(), newPrincipalCommand(), newKeytabCommand(), newProbeCommand(), newRealmCommand(), newStatusCommand(), newBenchCommand(), newVersionCommand(), newImportCommand(), newExportCommand(), newPolicyCommand(), newDebugCommand())
+	root.AddCommand(newDevCommand(), newAgentCommand(), newCheckConfigCommand(), newClusterCommand(), newPrincipalCommand(), newKeytabCommand(), newProbeCommand(), newRealmCommand(), newStatusCommand(), newStatsCommand(), newBenchCommand(), newVersionCommand(), newImportCommand(), newExportCommand(), newPolicyCommand(), newDebugCommand())
 	root.AddCommand(newVIPCommand())
 	return root
 }
