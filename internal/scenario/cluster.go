@@ -51,7 +51,8 @@ type Options struct {
 	// variant under test. Empty: the shipped defaults.
 	Instance string
 	// Extra is YAML appended at the top level of every node's config
-	// (e.g. a health section).
+	// (e.g. a health section); "{data_dir}" in it becomes the node's
+	// node.data_dir.
 	Extra string
 }
 
@@ -125,7 +126,8 @@ vrrp:
       vrid: 51
       priority: %d
       virtual_ipaddresses: [%s/24]
-%s%s`, Realm, n.Name, n.dir, n.dir, n.Addr, interfaceName, n.Priority, VIP, o.Instance, o.Extra)
+%s%s`, Realm, n.Name, n.dir, n.dir, n.Addr, interfaceName, n.Priority, VIP, o.Instance,
+			strings.ReplaceAll(o.Extra, "{data_dir}", n.dir+"/data"))
 		if err := os.WriteFile(n.cfg, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
