@@ -188,6 +188,10 @@ func (c *Cluster) Watch(n *Node) *VIPWatch {
 func (c *Cluster) Measure(cl *Client, window time.Duration, fault func()) Summary {
 	c.t.Helper()
 	holder := c.WaitHolder(nil, 30*time.Second)
+	// Start from a steady state: clients served by the current holder.
+	if _, ok := cl.WaitSuccessAfter(time.Now(), 30*time.Second); !ok {
+		c.t.Fatalf("no kinit through the VIP before the fault")
+	}
 	t0 := time.Now()
 	fault()
 	time.Sleep(window) // the observation window, not a wait for a condition
