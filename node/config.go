@@ -184,6 +184,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	applyVRRPDefaults(&root, &cfg)
 	if err := cfg.Validate(); err != nil {
 		var lines []string
 		for _, e := range flatten(err) {
@@ -243,7 +244,7 @@ func lineOf(root *yaml.Node, msg string) int {
 }
 
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {

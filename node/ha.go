@@ -193,6 +193,7 @@ func (h *haParts) checks(c *Config, kdcAddr string) ([]health.Check, error) {
 			Name:      "kinit",
 			Type:      health.CheckKinit,
 			KDC:       kdcAddr,
+			Transport: DefaultProbeTransport,
 			Principal: ProbePrincipal + "@" + c.Realm,
 			Keytab:    h.probeKeytabPath(c),
 		})

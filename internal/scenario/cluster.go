@@ -158,6 +158,13 @@ vrrp:
 	if err := os.WriteFile(c.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	for _, n := range c.Nodes {
+		// A backup still judged unhealthy (its probe keytab arrives with
+		// the first snapshot) is not the cluster a scenario starts from.
+		if !n.WaitHealthy(30 * time.Second) {
+			t.Fatalf("%s not healthy within 30s:\n%s", n.Name, n.Log())
+		}
+	}
 	c.WaitHolder(first, 30*time.Second)
 	c.waitKinit(30 * time.Second)
 	return c
@@ -341,6 +348,16 @@ func (n *Node) WaitLog(substr string, timeout time.Duration) (string, bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// healthyLine is the agent's log line when every health check passes.
+const healthyLine = `msg="health verdict" delta=0 fault=false pending=false`
+
+// WaitHealthy waits until the current run of the agent has logged a
+// verdict with every check passing.
+func (n *Node) WaitHealthy(timeout time.Duration) bool {
+	_, ok := n.WaitLog(healthyLine, timeout)
+	return ok
 }
 
 // HasVIP reports whether the node's interface has the VIP (whether or

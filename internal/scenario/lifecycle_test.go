@@ -51,8 +51,8 @@ func TestLifecycleRollingRestart(t *testing.T) {
 			n := c.Node(name)
 			n.Stop()
 			n.Start()
-			if _, ok := n.WaitLog(`msg="health check up" check=kinit`, 30*time.Second); !ok {
-				t.Fatalf("%s: kinit probe not up after its restart", name)
+			if !n.WaitHealthy(30 * time.Second) {
+				t.Fatalf("%s: not healthy after its restart", name)
 			}
 		}
 		c.WaitHolder(c.Node("n1"), 30*time.Second)

@@ -109,8 +109,8 @@ func tableScenarios(t *testing.T, window time.Duration) []tableScenario {
 				for _, name := range []string{"n3", "n2", "n1"} {
 					n(c, name).Stop()
 					n(c, name).Start()
-					if _, ok := n(c, name).WaitLog(`msg="health check up" check=kinit`, 30*time.Second); !ok {
-						t.Fatalf("%s: kinit probe not up after its restart", name)
+					if !n(c, name).WaitHealthy(30 * time.Second) {
+						t.Fatalf("%s: not healthy after its restart", name)
 					}
 				}
 				c.WaitHolder(n(c, "n1"), 30*time.Second)
