@@ -50,6 +50,9 @@ type Options struct {
 	// line indented six spaces (e.g. "      version: 3\n"): the config
 	// variant under test. Empty: the shipped defaults.
 	Instance string
+	// VRRP is YAML inserted in every node's vrrp section before its
+	// instances, indented two spaces (e.g. "  realtime_priority: 50\n").
+	VRRP string
 	// Extra is YAML appended at the top level of every node's config
 	// (e.g. a health section); "{data_dir}" in it becomes the node's
 	// node.data_dir.
@@ -120,13 +123,13 @@ cluster: {listen: "%s:7946"}
 kdc: {listen: ["0.0.0.0:88"]}
 metrics: {listen: ""}
 vrrp:
-  instances:
+%s  instances:
     - name: VI_KDC
       interface: %s
       vrid: 51
       priority: %d
       virtual_ipaddresses: [%s/24]
-%s%s`, Realm, n.Name, n.dir, n.dir, n.Addr, interfaceName, n.Priority, VIP, o.Instance,
+%s%s`, Realm, n.Name, n.dir, n.dir, n.Addr, o.VRRP, interfaceName, n.Priority, VIP, o.Instance,
 			strings.ReplaceAll(o.Extra, "{data_dir}", n.dir+"/data"))
 		if err := os.WriteFile(n.cfg, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
