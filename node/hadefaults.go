@@ -13,20 +13,21 @@ import (
 // vrrp.DefaultInstanceConfig keeps, for the keepalived import and for
 // mixed clusters). Chosen from the scenario table (deploy/scenarios.sh;
 // figures in the README's "Failover timing"): with keepalived's v2 and
-// 1 s adverts a crashed or unreachable master costs clients 2.6-3.6 s and
-// a hung KDC ~1.5 s (a backup preempts a lowered master only when its next
-// advert is due); with v3 and 100 ms adverts a crash costs ~0.4-0.6 s and
-// a hang ~0.5 s, and neither a busy master nor a 2x login storm moved the
-// VIP.
+// 1 s adverts the VIP leaves a crashed or unreachable master after ~3.1 s
+// and a hung KDC after ~1.5 s (a backup preempts a lowered master only
+// when its next advert is due); with v3 and 100 ms adverts after ~0.3 s
+// and ~0.45 s. The cost: on a host starved of CPU, backups contend more
+// (see vrrp.realtime_priority).
 const (
 	// DefaultVRRPVersion is an instance's VRRP version when the config
 	// gives none. Set version: 2 to run beside keepalived's defaults.
 	DefaultVRRPVersion = vrrp.Version3
 	// DefaultProbeTransport is the transport of the agent's own kinit
 	// probe: a KDC at capacity may drop a UDP probe datagram with its
-	// clients' (busy, not hung), while a TCP probe's segments are
-	// retransmitted and its connection is accepted apart from the UDP
-	// queue; hangs are caught from inside by kdc-progress either way.
+	// clients' (busy, not hung: a UDP probe moved the VIP off a busy
+	// master in 2 of 10 runs, TCP in 1 of 20), while a TCP probe's
+	// segments are retransmitted; hangs are caught from inside by
+	// kdc-progress either way.
 	DefaultProbeTransport = health.TransportTCP
 )
 
