@@ -231,7 +231,7 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 
 // mappingEntry returns the key and value nodes of key in mapping n, or nils.
 func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -225,6 +225,7 @@ func (h *haParts) checks(c *Config, kdcAddr string) ([]health.Check, error) {
 			Name:      "kinit",
 			Type:      health.CheckKinit,
 			KDC:       kdcAddr,
+			Transport: DefaultProbeTransport,
 			Principal: ProbePrincipal + "@" + c.Realm,
 			Keytab:    h.probeKeytabPath(c),
 		})

@@ -118,6 +118,7 @@ func loadConfig(path string, onHost bool) (*Config, error) {
 		}
 	}
 	cfg.unusedFileKeys = unusedKeys(&root)
+	applyVRRPDefaults(&root, &cfg)
 	problems := flatten(cfg.Validate())
 	if onHost {
 		problems = append(problems, flatten(cfg.checkHost())...)

@@ -44,10 +44,13 @@ type InstanceConfig struct {
 	Priority int `yaml:"priority"`
 	// AdvertInterval is the advertisement interval as a Go duration: whole
 	// seconds 1s..255s for version 2, multiples of 10ms from 10ms to 40.95s
-	// for version 3. Default 1s (keepalived: advert_int).
+	// for version 3. Default 1s (keepalived: advert_int); the agent's
+	// config file defaults it by version instead (node.DefaultAdvertInterval:
+	// 100ms for version 3).
 	AdvertInterval time.Duration `yaml:"advert_interval"`
 	// Version is the VRRP version, 2 or 3; IPv6 VIPs need 3. Default 2,
-	// keepalived's vrrp_version default.
+	// keepalived's vrrp_version default; the agent's config file defaults
+	// it to 3 (node.DefaultVRRPVersion).
 	Version int `yaml:"version"`
 	// VirtualIPAddresses are the VIPs as "IP" or "IP/prefix" (the prefix
 	// sets the netmask of the added address; a bare IP is /32 or /128). At

@@ -17,8 +17,9 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/kdcha/kdcha/internal/scenario"
 )
 
 // asProber sends an AS-REQ to VIP:88 from the client namespace every
@@ -127,68 +128,6 @@ func (p *asProber) firstServedAfter(t0 time.Time, timeout time.Duration) (time.T
 	return time.Time{}, false
 }
 
-// vipWatch records, from netlink in a namespace, when the VIP was added
-// and removed.
-type vipWatch struct {
-	mu      sync.Mutex
-	added   []time.Time
-	removed []time.Time
-}
-
-func watchVIP(t *testing.T, ns string) *vipWatch {
-	t.Helper()
-	h, err := netns.GetFromName(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	updates := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &h}); err != nil {
-		t.Fatalf("netlink subscribe in %s: %v", ns, err)
-	}
-	w := &vipWatch{}
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for u := range updates {
-			now := time.Now()
-			if u.LinkAddress.IP.String() == testVIP {
-				w.mu.Lock()
-				if u.NewAddr {
-					w.added = append(w.added, now)
-				} else {
-					w.removed = append(w.removed, now)
-				}
-				w.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		select { // the library closes updates once its socket is done
-		case <-finished:
-		case <-time.After(2 * time.Second):
-		}
-	})
-	return w
-}
-
-// firstAddAfter waits until the VIP has been added at or after t0.
-func (w *vipWatch) firstAddAfter(t0 time.Time, timeout time.Duration) (time.Time, bool) {
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		w.mu.Lock()
-		for _, at := range w.added {
-			if !at.Before(t0) {
-				w.mu.Unlock()
-				return at, true
-			}
-		}
-		w.mu.Unlock()
-	}
-	return time.Time{}, false
-}
-
 // failoverStats is min/median/max of a few durations.
 func failoverStats(ds []time.Duration) string {
 	if len(ds) == 0 {
@@ -244,7 +183,11 @@ func TestFailoverFigures(t *testing.T) {
 			l.addUser(n1)
 			l.addUser(n2)
 			l.holder(masterDown(tt.version, 100, tt.interval)+5*time.Second, n1)
-			watch := watchVIP(t, n2.ns)
+			watch, err := scenario.WatchVIP(n2.ns, n2.name, netip.MustParseAddr(testVIP))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(watch.Close)
 			prober := startASProber(t, l.client, 10*time.Millisecond, 200*time.Millisecond)
 			if _, ok := prober.firstServedAfter(time.Now(), 5*time.Second); !ok {
 				t.Fatal("no KDC reply through the VIP before any failover")
@@ -268,7 +211,7 @@ func TestFailoverFigures(t *testing.T) {
 					time.Sleep(time.Duration(round) * tt.interval / time.Duration(rounds))
 					t0 := time.Now()
 					ev.do()
-					vipAt, ok := watch.firstAddAfter(t0, mdi+5*time.Second)
+					vipAt, ok := watch.FirstAddAfter(t0, mdi+5*time.Second)
 					if !ok {
 						t.Fatalf("%s round %d: VIP never added on n2", ev.name, round)
 					}

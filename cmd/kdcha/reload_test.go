@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kdcha/kdcha/admin"
+	"github.com/kdcha/kdcha/internal/scenario"
 )
 
 // status asks the node's agent for `kdcha status --json`.
@@ -57,7 +59,11 @@ func (n *haNode) reload(t *testing.T, cfg string) admin.ReloadStatus {
 func TestSIGHUPReloadKeepsVIP(t *testing.T) {
 	l := newHALAN(t)
 	n1, n2 := l.startPair("")
-	watch := watchVIP(t, n1.ns)
+	watch, err := scenario.WatchVIP(n1.ns, n1.name, netip.MustParseAddr(testVIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(watch.Close)
 	orig, err := os.ReadFile(n1.cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +106,12 @@ func TestSIGHUPReloadKeepsVIP(t *testing.T) {
 		t.Errorf("kinit through the VIP after reloads: %v", err)
 	}
 	l.holder(time.Second, n1)
-	watch.mu.Lock()
-	removed := len(watch.removed)
-	watch.mu.Unlock()
+	removed := 0
+	for _, e := range watch.Events() {
+		if !e.Added {
+			removed++
+		}
+	}
 	if removed != 0 {
 		t.Errorf("the VIP left the master %d times during the reloads", removed)
 	}
