@@ -250,11 +250,14 @@ func (m *Member) MoveCAKey(ctx context.Context) error {
 var errNoLeaderContact = errors.New("no contact with the raft leader yet: not asking to vote before the leader's log reaches this node")
 
 // leaderContactWait bounds how long a node waits to hear from the leader
-// before it asks to vote anyway: raft's replication backoff to an
-// unreachable peer tops out at about 41 s, and a node whose admission
-// failed half-way is not in the leader's configuration, so never hears
-// from it, and is added by the promotion itself.
-const leaderContactWait = time.Minute
+// before it asks to vote anyway. A node whose admission failed half-way is
+// not in the leader's configuration, so never hears from it, and is added
+// by the promotion itself; and a node pointed at the wrong cluster must
+// find out (the other side refuses it) without a long wait. Raft's
+// replication backoff to an unreachable peer can exceed this (it tops out
+// at about 41 s): such a node is then promoted before replication reaches
+// it, the rare case this wait only narrows.
+const leaderContactWait = 15 * time.Second
 
 // readyToVote returns errNoLeaderContact while this node has not heard
 // from the Raft leader and has waited less than leaderContactWait. A

@@ -305,7 +305,9 @@ func TestClusterRefusesForeignCredentials(t *testing.T) {
 	}
 	before := refusedCounts(t, metricsA)
 	x.start(t)
-	deadline := time.Now().Add(15 * time.Second)
+	// x1 asks cluster A to vote once node.leaderContactWait (15 s) has
+	// passed without hearing from a leader.
+	deadline := time.Now().Add(40 * time.Second)
 	var refused map[string]float64
 	for {
 		refused = refusedCounts(t, metricsA)
@@ -317,7 +319,7 @@ func TestClusterRefusesForeignCredentials(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s counted no refused connection from the foreign node in 15s: %v\nx1 logs:\n%s", a1.name, refused, x.logs)
+			t.Fatalf("%s counted no refused connection from the foreign node in 40s: %v\nx1 logs:\n%s", a1.name, refused, x.logs)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -77,7 +77,7 @@ var (
 // start runs the agent and waits until its KDC and admin API are up.
 func (n *clusterNode) start(t *testing.T) {
 	t.Helper()
-	n.cmd = exec.Command(kdchaBin, "agent", "--config", n.cfgPath)
+	n.cmd = exec.Command(raceAgentBin, "agent", "--config", n.cfgPath)
 	n.logs = agentLogs(t, n.name)
 	n.cmd.Stderr = n.logs
 	n.done = make(chan struct{})

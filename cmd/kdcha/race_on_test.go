@@ -3,6 +3,5 @@
 package main
 
 // raceBuild says the test binary runs under the race detector, so the
-// kdcha binary the tests start is built with -race too: the agent's own
-// goroutines (VRRP, health, Raft, KDC workers) are then checked as well.
+// agents of the Raft cluster tests are built with -race too (raceAgentBin).
 const raceBuild = true
