@@ -21,19 +21,14 @@ func startMIT(t *testing.T) string {
 			t.Skipf("MIT krb5 %s not found (apt-get install krb5-kdc krb5-admin-server)", b)
 		}
 	}
-	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.LocalAddr().(*net.UDPAddr).Port
-	l.Close()
 	dir := t.TempDir()
 	write := func(name, s string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("kdc.conf", fmt.Sprintf(`[kdcdefaults]
+	kdcConf := func(port int) {
+		write("kdc.conf", fmt.Sprintf(`[kdcdefaults]
 	kdc_listen = 127.0.0.1:%[2]d
 	kdc_tcp_listen = 127.0.0.1:%[2]d
 [realms]
@@ -46,6 +41,8 @@ func startMIT(t *testing.T) string {
 [logging]
 	kdc = FILE:%[1]s/kdc.log
 `, dir, port, testRealm))
+	}
+	kdcConf(0) // the port is picked just before krb5kdc starts
 	write("krb5.conf", "[libdefaults]\n\tdefault_realm = "+testRealm+"\n")
 	write("kadm5.acl", "")
 	env := append(os.Environ(), "KRB5_CONFIG="+filepath.Join(dir, "krb5.conf"), "KRB5_KDC_PROFILE="+filepath.Join(dir, "kdc.conf"))
@@ -59,6 +56,11 @@ func startMIT(t *testing.T) string {
 	run("kdb5_util", "-r", testRealm, "create", "-s", "-P", "master-password")
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -pw "+testPassword+" +requires_preauth user")
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey host/bench")
+	// A port free for both UDP and TCP, picked as late as possible: picked
+	// before the database was created, another test's connection took the
+	// TCP port meanwhile and krb5kdc failed to bind.
+	port := freeUDPAndTCPPort(t)
+	kdcConf(port)
 	cmd := exec.Command("krb5kdc", "-n", "-r", testRealm)
 	cmd.Env = env
 	if err := cmd.Start(); err != nil {
@@ -92,6 +94,26 @@ func startMIT(t *testing.T) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freeUDPAndTCPPort returns a loopback port that was free for UDP and TCP.
+func freeUDPAndTCPPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		tl, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := tl.Addr().(*net.TCPAddr).Port
+		ul, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		tl.Close()
+		if err == nil {
+			ul.Close()
+			return port
+		}
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return 0
 }
 
 // TestRunAgainstMIT is the smoke test against MIT krb5kdc: each mode over
