@@ -30,6 +30,9 @@ import (
 //     the next fields);
 //   - an optional field whose contents have the wrong type is refused
 //     (gofork takes it as absent);
+//   - an element header that is not DER (non-minimal tag or length,
+//     indefinite length) is refused inside any field (gofork, reading on
+//     past explicit tags, may skip it or take the field as absent);
 //   - an explicit tag must be constructed (encoding/asn1 takes an empty
 //     primitive one);
 //   - integers within their RFC 4120 type: Int32 for types, versions and
@@ -171,7 +174,10 @@ func (f *fields) next(tag int) (e der.Element, present bool, err error) {
 				// the SEQUENCE it is in either.
 				return e, false, strictf("field [%d] overruns its SEQUENCE: %v", tag, err)
 			}
-			return e, false, fmt.Errorf("field [%d]: %w", tag, err)
+			// A header that is not DER (non-minimal tag or length,
+			// indefinite length): refused; gofork, reading on past
+			// explicit tags, may skip it.
+			return e, false, strictf("field [%d]: %v", tag, err)
 		}
 		if field.Class != der.ClassContext {
 			// gofork takes the bare element in place of a RawValue field.
@@ -196,7 +202,7 @@ func (f *fields) next(tag int) (e der.Element, present bool, err error) {
 			// explicit tag, into the next fields.
 			return e, false, strictf("field [%d] overruns its tag: %v", tag, err)
 		}
-		return e, false, fmt.Errorf("field [%d]: %w", tag, err)
+		return e, false, strictf("field [%d]: %v", tag, err)
 	}
 	return e, true, nil
 }
