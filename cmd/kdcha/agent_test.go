@@ -242,9 +242,7 @@ func listenNotify(t *testing.T, path string) *notifyListener {
 
 // reset forgets what was received so far.
 func (l *notifyListener) reset() {
-	l.got.mu.Lock()
-	l.got.b.Reset()
-	l.got.mu.Unlock()
+	l.got.Reset()
 }
 
 // wait waits (bounded) until a received datagram has the line want.

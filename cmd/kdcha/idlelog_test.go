@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,55 +25,13 @@ const (
 func TestIdleLogVolume(t *testing.T) {
 	t.Parallel()
 	l := newHALAN(t)
-	var nodes []*haNode
-	for i, prio := range []int{150, 100, 50} {
-		name, addr := fmt.Sprintf("idle%d", i+1), fmt.Sprintf("192.0.2.%d", i+1)
-		ns := l.attach("kdchaN", addr)
-		dir := filepath.Join(l.dir, name)
-		os.MkdirAll(dir, 0o700)
-		n := &haNode{name: name, ns: ns, addr: addr, cfgPath: filepath.Join(dir, "kdcha.yaml")}
-		cfg := fmt.Sprintf(`realm: HA.TEST
-node:
-  name: %[1]s
-  data_dir: %[2]s/data
-  admin_socket: %[2]s/admin.sock
-kdc:
-  listen: ["0.0.0.0:88"]
-metrics:
-  listen: ""
-cluster:
-  listen: %[3]s:7946
-vrrp:
-  instances:
-    - name: VI_KDC
-      interface: eth0
-      vrid: 51
-      priority: %[4]d
-      version: 3
-      advert_interval: 100ms
-      virtual_ipaddresses: [%[5]s/24]
-`, name, dir, addr, prio, testVIP)
-		if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		l.nodes[name] = n
-		nodes = append(nodes, n)
-	}
-	inNS := func(n *haNode, args ...string) string {
-		t.Helper()
-		out, err := exec.Command("ip", append([]string{"netns", "exec", n.ns, kdchaBin}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: kdcha %s: %v\n%s", n.name, strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	first := nodes[0]
-	inNS(first, "cluster", "init", "--config", first.cfgPath)
+	first := l.addVIPClusterNode("idle1", "192.0.2.1", 150, nil)
 	first.start(t)
-	for _, n := range nodes[1:] {
-		token := strings.TrimSpace(inNS(first, "cluster", "token", "--config", first.cfgPath))
-		inNS(n, "cluster", "join", first.addr+":7946", "--token", token, "--config", n.cfgPath)
+	nodes := []*haNode{first}
+	for i, prio := range []int{100, 50} {
+		n := l.addVIPClusterNode(fmt.Sprintf("idle%d", i+2), fmt.Sprintf("192.0.2.%d", i+2), prio, first)
 		n.start(t)
+		nodes = append(nodes, n)
 	}
 	admin := &clusterNode{name: first.name, dir: filepath.Dir(first.cfgPath)}
 	waitVoters(t, admin, len(nodes))

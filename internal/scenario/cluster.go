@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kdcha/kdcha/internal/netnstest"
+	"github.com/kdcha/kdcha/internal/syncbuf"
 )
 
 // Fixed names of every scenario cluster.
@@ -507,21 +508,5 @@ func (n *Node) mustRun(stdin string, args ...string) string {
 	return string(out)
 }
 
-// syncBuffer is a bytes.Buffer safe for the agent's stderr copier and
-// readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is written by one goroutine while the test reads it.
+type syncBuffer = syncbuf.Buffer
