@@ -209,11 +209,18 @@ func (f *fields) next(tag int) (e der.Element, present bool, err error) {
 
 // need is next for a field that must be present.
 func (f *fields) need(tag int) (der.Element, error) {
-	e, ok, err := f.next(tag)
-	if err == nil && !ok {
+	e, _, err := f.field(tag, false)
+	return e, err
+}
+
+// field is next for a field that may be optional: a required one that is
+// absent is an error.
+func (f *fields) field(tag int, optional bool) (e der.Element, present bool, err error) {
+	e, present, err = f.next(tag)
+	if err == nil && !present && !optional {
 		err = fmt.Errorf("field [%d] missing", tag)
 	}
-	return e, err
+	return e, present, err
 }
 
 // end checks that no field is left.
@@ -444,15 +451,9 @@ func (d *decoder) principalName(e der.Element, pn *types.PrincipalName) error {
 }
 
 func (d *decoder) nameField(f *fields, tag int, optional bool, pn *types.PrincipalName) error {
-	e, ok, err := f.next(tag)
-	if err != nil {
+	e, ok, err := f.field(tag, optional)
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		if optional {
-			return nil
-		}
-		return fmt.Errorf("field [%d] missing", tag)
 	}
 	if err := d.principalName(e, pn); err != nil {
 		return fmt.Errorf("field [%d] PrincipalName: %w", tag, err)
@@ -480,15 +481,9 @@ func encryptedData(e der.Element, ed *types.EncryptedData) error {
 }
 
 func (f *fields) encryptedData(tag int, optional bool, ed *types.EncryptedData) error {
-	e, ok, err := f.next(tag)
-	if err != nil {
+	e, ok, err := f.field(tag, optional)
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		if optional {
-			return nil
-		}
-		return fmt.Errorf("field [%d] missing", tag)
 	}
 	if err := encryptedData(e, ed); err != nil {
 		return fmt.Errorf("field [%d] EncryptedData: %w", tag, err)
