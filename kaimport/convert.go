@@ -3,6 +3,8 @@ package kaimport
 import (
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,6 +30,10 @@ type Options struct {
 	// are the backups' priorities the weight tie warning compares with.
 	// Without them, this file's other instances stand in (a mirrored pair).
 	Peers []*kaconf.Config
+	// LookPath finds a program keepalived would find on its PATH; the
+	// agent runs only absolute paths. Default exec.LookPath (the import
+	// runs on the node it converts for).
+	LookPath func(file string) (string, error)
 }
 
 // Result is a converted configuration.
@@ -50,6 +56,8 @@ type Result struct {
 	// comments are per-item YAML comments, keyed "vrrp:NAME" and
 	// "check:NAME".
 	comments map[string]string
+	// lookPath is Options.LookPath.
+	lookPath func(file string) (string, error)
 }
 
 // Reasons for what is not carried over.
@@ -66,7 +74,10 @@ func Convert(c *kaconf.Config, o Options) (*Result, error) {
 	if o.KDC == "" {
 		o.KDC = health.DefaultKDC
 	}
-	r := &Result{NodeName: c.Global.RouterID, comments: map[string]string{}}
+	if o.LookPath == nil {
+		o.LookPath = exec.LookPath
+	}
+	r := &Result{NodeName: c.Global.RouterID, comments: map[string]string{}, lookPath: o.LookPath}
 	r.NotCarried = append(r.NotCarried, c.Ignored...)
 	g := c.Global
 	if g.ScriptUser != "" {
@@ -199,7 +210,7 @@ func (r *Result) instance(c *kaconf.Config, in *kaconf.Instance) error {
 		if n.cmd == nil {
 			continue
 		}
-		*n.dst = commandLine(n.cmd.Argv)
+		*n.dst = commandLine(r.absolute(n.cmd.Argv, ctx+": "+n.cmd.Argv[0]))
 		if n.cmd.User != "" {
 			r.skip(n.cmd.Pos, ctx+": runs "+n.cmd.Argv[0]+" as "+strings.TrimSpace(n.cmd.User+" "+n.cmd.Group), whyUser)
 		}
@@ -323,7 +334,7 @@ func (r *Result) check(s *kaconf.Script, ts []tracker, instances int, o Options)
 		}
 		r.Notes = append(r.Notes, note+"; if it is elsewhere, set kdc: (--kdc)")
 	} else {
-		cc.Type, cc.Script = health.CheckScript, health.Command(s.Script.Argv)
+		cc.Type, cc.Script = health.CheckScript, health.Command(r.absolute(s.Script.Argv, ctx))
 		if user := strings.TrimSpace(s.User + " " + s.Group); user != "" {
 			r.skip(s.Pos, ctx+": user "+user, whyUser)
 		}
@@ -352,6 +363,24 @@ func (r *Result) kinit(s *kaconf.Script, o Options) (kinitCmd, bool) {
 		return k, false
 	}
 	return k, true
+}
+
+// absolute returns argv with its program as an absolute path: keepalived
+// finds a bare name on its PATH, the agent runs only absolute paths (a
+// PATH lookup would run whatever comes first on the agent's PATH). A name
+// not found here is kept, with a note: the agent refuses it until it is
+// made absolute.
+func (r *Result) absolute(argv []string, ctx string) []string {
+	if len(argv) == 0 || filepath.IsAbs(argv[0]) {
+		return argv
+	}
+	path, err := r.lookPath(argv[0])
+	if err != nil || !filepath.IsAbs(path) {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s: %q is not an absolute path and is not on this host's PATH: write its absolute path, the agent runs no PATH lookup", ctx, argv[0]))
+		return argv
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("%s: %q is %s on this host's PATH; the agent runs it by that absolute path", ctx, argv[0], path))
+	return append([]string{path}, argv[1:]...)
 }
 
 // commandLine joins argv into a command line that notify's splitter reads
