@@ -165,7 +165,30 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, c.checkNotifyInstances()...)
 	return errors.Join(errs...)
+}
+
+// checkNotifyInstances reports notify scripts for an instance that does
+// not exist: they would never run.
+func (c *Config) checkNotifyInstances() []error {
+	instances := map[string]bool{}
+	var names []string
+	for _, in := range c.VRRP.Instances {
+		instances[in.Name] = true
+		names = append(names, in.Name)
+	}
+	list := "none"
+	if len(names) > 0 {
+		list = strings.Join(names, ", ")
+	}
+	var errs []error
+	for name := range c.Notify.Scripts {
+		if !instances[name] {
+			errs = append(errs, fmt.Errorf("notify.scripts.%s: no vrrp instance is named %q (instances: %s), so these scripts would never run", name, name, list))
+		}
+	}
+	return errs
 }
 
 // LoadConfig reads, decodes and validates a config file, without the

@@ -17,17 +17,19 @@ import (
 // and a hung KDC after ~1.5 s (a backup preempts a lowered master only
 // when its next advert is due); with v3 and 100 ms adverts after ~0.3 s
 // and ~0.45 s. The cost: on a host starved of CPU, backups contend more
-// (see vrrp.realtime_priority).
+// (see vrrp.realtime_priority). Mode keepalived keeps keepalived's
+// defaults: its peers are usually keepalived, which runs v2 at 1 s unless
+// told otherwise, and a v3 node beside it would drop their adverts and be
+// MASTER alongside them.
 const (
 	// DefaultVRRPVersion is an instance's VRRP version when the config
 	// gives none. Set version: 2 to run beside keepalived's defaults.
 	DefaultVRRPVersion = vrrp.Version3
 	// DefaultProbeTransport is the transport of the agent's own kinit
 	// probe: a KDC at capacity may drop a UDP probe datagram with its
-	// clients' (busy, not hung: a UDP probe moved the VIP off a busy
-	// master in 2 of 10 runs, TCP in 1 of 20), while a TCP probe's
-	// segments are retransmitted; hangs are caught from inside by
-	// kdc-progress either way.
+	// clients' (busy, not hung), which moved the VIP off a busy master in
+	// the scenario table, while a TCP probe's segments are retransmitted;
+	// hangs are caught from inside by kdc-progress either way.
 	DefaultProbeTransport = health.TransportTCP
 )
 
@@ -43,9 +45,10 @@ func DefaultAdvertInterval(v vrrp.Version) time.Duration {
 
 // applyVRRPDefaults gives every instance that does not set them the
 // agent's version and advert interval (the decoder already filled
-// keepalived's, so root, the parsed file, tells which keys were given).
+// keepalived's, so root, the parsed file, tells which keys were given). In
+// mode keepalived the instances keep keepalived's.
 func applyVRRPDefaults(root *yaml.Node, cfg *Config) {
-	if len(root.Content) == 0 {
+	if len(root.Content) == 0 || !cfg.Mode.embedsKDC() {
 		return
 	}
 	list := mappingValue(mappingValue(root.Content[0], "vrrp"), "instances")

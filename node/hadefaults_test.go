@@ -40,3 +40,22 @@ func TestVRRPDefaultsFollowVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestVRRPDefaultsModeKeepalived: in mode keepalived an instance without
+// version or interval keeps keepalived's v2 at 1 s, so that it hears and
+// is heard by keepalived peers left at their defaults.
+func TestVRRPDefaultsModeKeepalived(t *testing.T) {
+	const conf = "realm: R\nmode: keepalived\nnode: {name: n, admin_socket: /tmp/kdcha-test-none/admin.sock}\nvrrp:\n  instances:\n" +
+		"    - {name: VI_1, interface: eth0, vrid: 1, virtual_ipaddresses: [192.0.2.1]}\n"
+	path := filepath.Join(t.TempDir(), "kdcha.yaml")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cfg.VRRP.Instances[0]; in.Version != 2 || in.AdvertInterval != time.Second {
+		t.Errorf("version %d interval %v, want keepalived's 2 and 1s", in.Version, in.AdvertInterval)
+	}
+}

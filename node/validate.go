@@ -204,6 +204,12 @@ func keyAtLine(root *yaml.Node, line int) string {
 // starts with its key path.
 func (c *Config) checkHost() error {
 	errs := []error{c.Notify.CheckFiles(), c.Health.CheckFiles(), c.VRRP.CheckHost()}
+	errs = append(errs, c.checkListenLocal()...)
+	if !c.Mode.embedsKDC() {
+		// No database, cluster keys or KDC sockets: files an earlier
+		// install left behind are not this mode's concern.
+		return errors.Join(errs...)
+	}
 	// Keys that do not exist yet are written by cluster init or join
 	// (mode 0600); one an operator copied in or chmodded is checked.
 	if err := filecheck.Private(c.MasterKeyPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -214,26 +220,7 @@ func (c *Config) checkHost() error {
 			errs = append(errs, fmt.Errorf("node.data_dir: cluster key: %w", err))
 		}
 	}
-	instances := map[string]bool{}
-	var names []string
-	for _, in := range c.VRRP.Instances {
-		instances[in.Name] = true
-		names = append(names, in.Name)
-	}
-	for name := range c.Notify.Scripts {
-		if !instances[name] {
-			errs = append(errs, fmt.Errorf("notify.scripts.%s: no vrrp instance is named %q (instances: %s), so these scripts would never run", name, name, orNoneList(names)))
-		}
-	}
-	errs = append(errs, c.checkListenLocal()...)
 	return errors.Join(errs...)
-}
-
-func orNoneList(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
 
 // checkListenLocal reports listen addresses naming an IP this host does

@@ -282,3 +282,15 @@ func TestReloadFileRunsEveryCheck(t *testing.T) {
 		t.Error("a refused reload changed the running configuration")
 	}
 }
+
+// TestLoadConfigReportsNotifyForMissingInstance: the notify instance
+// reference needs nothing of the host, so LoadConfig (cluster init, vip
+// release) refuses it too, not only the agent's CheckConfig.
+func TestLoadConfigReportsNotifyForMissingInstance(t *testing.T) {
+	dir := checkDir(t)
+	path := writeCheckConfig(t, dir, strings.Replace(checkBase, "VI_1:", "VI_2:", 1))
+	_, err := LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), `notify.scripts.VI_2: no vrrp instance is named "VI_2"`) {
+		t.Fatalf("LoadConfig = %v, want the notify instance reference refused", err)
+	}
+}
