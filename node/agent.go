@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kdcha/kdcha/kdc/db"
-	"github.com/kdcha/kdcha/notify"
 )
 
 // Options are what the command adds to a node besides its configuration.
@@ -67,17 +65,6 @@ func New(cfg *Config, opts Options) *Node {
 		log.Warn("fault injection is enabled: `kdcha debug fault` can hang this KDC and mute its VRRP")
 	}
 	var member *Member
-	// n publishes the node-level events once it runs (nodeevents.go).
-	var (
-		n       *Node
-		running atomic.Bool
-	)
-	onPhase := func(ph Phase) {
-		running.Store(ph == PhaseRunning)
-		if opts.OnPhase != nil {
-			opts.OnPhase(ph)
-		}
-	}
 	p := parts{
 		clustered: cfg.Clustered(),
 		openReplica: func() (replica, error) {
@@ -88,10 +75,9 @@ func New(cfg *Config, opts Options) *Node {
 			m.live = live
 			member, ha.database = m, m.db
 			reg.MustRegister(m.collectors()...)
-			w := startMemberWork(m)
-			w.wg.Go(func() { watchNodeEvents(w.ctx, m, running.Load, func(ev notify.Event) { n.publishNodeEvent(ev) }) })
-			return w, nil
+			return startMemberWork(m), nil
 		},
+		leaderID: func() string { return member.db.LeaderID() },
 		bind: func() (servers, error) {
 			b, err := nodeServices{
 				log:         log,
@@ -120,7 +106,7 @@ func New(cfg *Config, opts Options) *Node {
 		// The one place the mode switches: the part list.
 		p = keepalivedParts(cfg, log, reg, live, ha, opts)
 	}
-	n = newNode(cfg, log, level, p, live, onPhase)
+	n := newNode(cfg, log, level, p, live, opts.OnPhase)
 	n.onReloading, n.onReloaded = opts.OnReloading, opts.OnReloaded
 	return n
 }

@@ -122,26 +122,40 @@ func (b beatingInstance) Run(ctx context.Context) error {
 	return b.Instance.Run(ctx)
 }
 
-// probeHealth is the health runner with the refresher of the probe's
-// keytab beside it.
-type probeHealth struct {
+// checkRunner is a health runner with its checks' heartbeats and, in mode
+// kdc, the refresher of the probe's keytab.
+type checkRunner struct {
 	*health.Runner
+	// refresh keeps the probe keytab current; nil without a probe.
 	refresh func(ctx context.Context)
 	// beats are the checks' heartbeats by check name.
 	beats map[string]*heartbeat
 }
 
-// Run runs the checks and the keytab refresher until ctx is done, with
+// Run runs the checks (and the keytab refresher) until ctx is done, with
 // the checks' heartbeats declared.
-func (p probeHealth) Run(ctx context.Context) {
+func (p checkRunner) Run(ctx context.Context) {
 	for _, b := range p.beats {
 		b.start()
 		defer b.stop()
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { p.refresh(ctx) })
+	if p.refresh != nil {
+		wg.Go(func() { p.refresh(ctx) })
+	}
 	p.Runner.Run(ctx)
 	wg.Wait()
+}
+
+// runner builds the runner of checks, each beating for liveness.
+func (h *haParts) runner(checks []health.Check, onChange func(health.Verdict), refresh func(context.Context)) checkRunner {
+	beats := map[string]*heartbeat{}
+	for _, c := range checks {
+		beats[c.Name] = &heartbeat{set: h.liveness, name: "health:" + c.Name, budget: healthBudget(c)}
+	}
+	runner := health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics,
+		Heartbeat: func(check string) { beats[check].Beat() }})
+	return checkRunner{Runner: runner, refresh: refresh, beats: beats}
 }
 
 // newHealth builds the runner of cfg's checks (see checks), the node's own
@@ -158,13 +172,7 @@ func (h *haParts) newHealth(cfg *Config, kdcAddrs []string, onChange func(health
 	// Write the probe's keytab before the first probe runs, so a healthy
 	// node does not start by counting a failure.
 	last := h.writeProbeKeytab(keytab, nil)
-	beats := map[string]*heartbeat{}
-	for _, c := range checks {
-		beats[c.Name] = &heartbeat{set: h.liveness, name: "health:" + c.Name, budget: healthBudget(c)}
-	}
-	runner := health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics,
-		Heartbeat: func(check string) { beats[check].Beat() }})
-	return probeHealth{Runner: runner, refresh: func(ctx context.Context) { h.refreshProbeKeytab(ctx, keytab, last) }, beats: beats}, nil
+	return h.runner(checks, onChange, func(ctx context.Context) { h.refreshProbeKeytab(ctx, keytab, last) }), nil
 }
 
 // collectorList records what a notify.Dispatcher registers, so that its

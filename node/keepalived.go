@@ -54,7 +54,7 @@ func (h *haParts) newExternalHealth(cfg *Config, _ []string, onChange func(healt
 	if err != nil {
 		return nil, err
 	}
-	return health.NewRunner(checks, health.RunnerOptions{OnChange: onChange, Logger: h.log, Metrics: h.healthMetrics}), nil
+	return h.runner(checks, onChange, nil), nil
 }
 
 // keepalivedStatus answers `kdcha status` for a node without a database.

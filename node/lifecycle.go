@@ -125,6 +125,9 @@ type parts struct {
 	// openInstance binds one VRRP instance's sockets; onEvent receives its
 	// transitions once it runs.
 	openInstance func(cfg vrrp.InstanceConfig, onEvent func(vrrp.InstanceEvent)) (vrrpInstance, error)
+	// leaderID is the Raft leader the replica follows ("" if none); nil
+	// without a database (mode keepalived): no leader or quorum events.
+	leaderID func() string
 }
 
 // task is a goroutine the Node can cancel and wait for.
@@ -190,6 +193,7 @@ type Node struct {
 	health     healthRunner
 	healthRun  *task
 	applier    *task
+	events     *task // node-level notifications (nodeevents.go)
 	instances  []*runningInstance
 	notifier   notifier
 	notifierMu sync.RWMutex // guards notifier for publishers
@@ -332,6 +336,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.publishInstances()
 	n.applier = startTask(n.applyVerdicts)
+	n.events = startTask(func(ctx context.Context) { watchNodeEvents(ctx, n.observeNode, n.publishNodeEvent) })
 	n.setPhase(PhaseRunning)
 	return nil
 }
@@ -513,6 +518,7 @@ func (n *Node) stopLocked(ctx context.Context, handOver bool) error {
 		}
 		cancel()
 	}
+	n.events.stop()
 	n.applier.stop()
 	n.stopInstances(n.instances)
 	n.healthRun.stop()

@@ -110,10 +110,10 @@ func (w *nodeEvents) raft(now time.Time, leader string) []notify.Event {
 	return out
 }
 
-// watchNodeEvents observes m every nodeEventsPoll while the node runs
-// (running reports it: before, the sinks do not exist yet; while stopping,
-// the node's own hand-over is no news) and publishes what changed.
-func watchNodeEvents(ctx context.Context, m *Member, running func() bool, publish func(notify.Event)) {
+// watchNodeEvents publishes the events of the node's state, observed
+// every nodeEventsPoll, until ctx ends. The node runs it only while it is
+// running: startup and shutdown are not events.
+func watchNodeEvents(ctx context.Context, observe func() nodeObservation, publish func(notify.Event)) {
 	w := newNodeEvents(quorumGrace)
 	t := time.NewTicker(nodeEventsPoll)
 	defer t.Stop()
@@ -122,18 +122,24 @@ func watchNodeEvents(ctx context.Context, m *Member, running func() bool, publis
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if !running() {
-				continue
-			}
-			o := nodeObservation{leader: m.db.Status().LeaderID, clustered: m.cfg.Clustered()}
-			if h := m.live.healthSource(); h != nil {
-				o.checks = h.Statuses()
-			}
-			for _, ev := range w.observe(now, o) {
+			for _, ev := range w.observe(now, observe()) {
 				publish(ev)
 			}
 		}
 	}
+}
+
+// observeNode is what the node-level events are made of: the health
+// checks' states and, with a database in a cluster, the Raft leader.
+func (n *Node) observeNode() nodeObservation {
+	o := nodeObservation{clustered: n.parts.clustered && n.parts.leaderID != nil}
+	if o.clustered {
+		o.leader = n.parts.leaderID()
+	}
+	if h := n.live.healthSource(); h != nil {
+		o.checks = h.Statuses()
+	}
+	return o
 }
 
 // healthSource is the current health runner, if one runs.

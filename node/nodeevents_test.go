@@ -106,3 +106,30 @@ func TestNodeEventsHealth(t *testing.T) {
 		}
 	}
 }
+
+// statusList is a verdictSource with fixed check states.
+type statusList []health.Status
+
+func (statusList) Verdict() health.Verdict     { return health.Verdict{} }
+func (s statusList) Statuses() []health.Status { return s }
+
+// TestObserveNodeWithoutDatabase: a node without a database (mode
+// keepalived) still reports its checks' health, and no Raft leader or
+// quorum; with one in a cluster, the leader is observed.
+func TestObserveNodeWithoutDatabase(t *testing.T) {
+	live := &liveStatus{}
+	live.setHealth(statusList{{Name: "krb5kdc", State: health.StateDown}})
+	n := &Node{parts: parts{clustered: true}, live: live}
+	o := n.observeNode()
+	if o.clustered || o.leader != "" {
+		t.Errorf("without a database: %+v, want no Raft observation", o)
+	}
+	evs := newNodeEvents(quorumGrace).observe(time.Unix(1e9, 0), o)
+	if len(evs) != 1 || evs[0].Type != notify.TypeHealth || evs[0].Check != "krb5kdc" {
+		t.Errorf("events %+v, want one health event for krb5kdc", evs)
+	}
+	n.parts.leaderID = func() string { return "n2" }
+	if o := n.observeNode(); !o.clustered || o.leader != "n2" {
+		t.Errorf("with a database: %+v, want leader n2 observed", o)
+	}
+}

@@ -295,3 +295,10 @@ func (d *DB) Close() error {
 	})
 	return d.closeErr
 }
+
+// LeaderID is the ID of the Raft leader this replica follows ("" if none),
+// without the counts Status reads under the state's lock.
+func (d *DB) LeaderID() string {
+	_, id := d.node.Leader()
+	return id
+}
