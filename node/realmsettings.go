@@ -86,7 +86,9 @@ type settingsWatch struct {
 	log    *slog.Logger
 	warned string // the conflicts last logged, as text
 	// refused counts the rounds in a row in which the realm had settings
-	// (the seed was refused) that this replica still lacks.
+	// (the seed was refused) that this replica still lacks; once the seed
+	// was refused, the realm has settings and no round proposes again (a
+	// refused proposal is still a Raft write on every node).
 	refused int
 }
 
@@ -96,9 +98,24 @@ type settingsWatch struct {
 // without realm settings when they were stored).
 const missedSeedRounds = 3
 
+// missed counts a round in which the realm has settings (a seed was
+// refused) that this replica lacks: another node's seed not applied here
+// yet, or one this replica rejected under an older build, which only the
+// next change repairs.
+func (w *settingsWatch) missed() {
+	if w.refused++; w.refused == missedSeedRounds {
+		w.log.Warn("the realm has settings this replica lacks (stored while this node ran a kdcha without realm settings); " +
+			"its KDC applies its own kdc section until `kdcha realm settings set` changes any setting, which replicates them all")
+	}
+}
+
 // step does one round: seed if the realm has no settings, else compare.
 func (w *settingsWatch) step(ctx context.Context) {
 	s, ok := w.store.RealmSettings()
+	if !ok && w.refused > 0 {
+		w.missed()
+		return
+	}
 	if !ok {
 		seeded, err := w.store.SeedRealmSettings(ctx, w.cfg.KDC.Settings())
 		switch {
@@ -111,13 +128,7 @@ func (w *settingsWatch) step(ctx context.Context) {
 			w.log.Info("realm settings seeded from this node's kdc section", "max_life", w.cfg.KDC.Settings().MaxLife)
 		}
 		if s, ok = w.store.RealmSettings(); !ok {
-			// Another node's seed, not applied here yet; or one this
-			// replica rejected under an older build, which only the next
-			// change repairs.
-			if w.refused++; w.refused == missedSeedRounds {
-				w.log.Warn("the realm has settings this replica lacks (stored while this node ran a kdcha without realm settings); " +
-					"its KDC applies its own kdc section until `kdcha realm settings set` changes any setting, which replicates them all")
-			}
+			w.missed()
 			return
 		}
 	}
