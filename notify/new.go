@@ -40,9 +40,9 @@ func New(cfg Config, opts Options) (*Dispatcher, error) {
 		targets = append(targets, Target{Name: "script:" + name, Sink: s, QueueSize: scriptQueueSize, Instance: name, Types: []Type{TypeVRRP}})
 	}
 	if cfg.Node != "" {
-		s, err := newScriptSink(nodeScriptTarget, ScriptConfig{Notify: cfg.Node}, log)
+		s, err := newScriptSinkKeyed(nodeScriptTarget, ScriptConfig{Notify: cfg.Node}, log, func(string) string { return "notify.node" })
 		if err != nil {
-			return nil, fmt.Errorf("notify.node: %w", err)
+			return nil, err
 		}
 		targets = append(targets, Target{Name: nodeScriptTarget, Sink: s, QueueSize: scriptQueueSize, Types: []Type{TypeHealth, TypeLeader, TypeQuorum}})
 	}

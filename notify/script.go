@@ -31,6 +31,12 @@ type scriptSink struct {
 // newScriptSink parses and resolves the instance's command lines; errors
 // name the offending key.
 func newScriptSink(instance string, c ScriptConfig, log *slog.Logger) (*scriptSink, error) {
+	return newScriptSinkKeyed(instance, c, log, func(field string) string { return "notify.scripts." + instance + "." + field })
+}
+
+// newScriptSinkKeyed is newScriptSink with errors naming key(field), for a
+// sink whose command lines come from another key (notify.node).
+func newScriptSinkKeyed(instance string, c ScriptConfig, log *slog.Logger, key func(field string) string) (*scriptSink, error) {
 	s := &scriptSink{
 		instance: instance,
 		onState:  make(map[State][]string),
@@ -44,11 +50,11 @@ func newScriptSink(instance string, c ScriptConfig, log *slog.Logger) (*scriptSi
 	for _, k := range c.all() {
 		argv, err := splitArgv(k.value)
 		if err != nil {
-			return nil, fmt.Errorf("notify.scripts.%s.%s: %w", instance, k.key, err)
+			return nil, fmt.Errorf("%s: %w", key(k.key), err)
 		}
 		// Resolve now so a typo fails at start-up, not at the first failover.
 		if argv[0], err = exec.LookPath(argv[0]); err != nil {
-			return nil, fmt.Errorf("notify.scripts.%s.%s: %w", instance, k.key, err)
+			return nil, fmt.Errorf("%s: %w", key(k.key), err)
 		}
 		if k.state == "" {
 			s.notify = argv

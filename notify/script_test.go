@@ -215,6 +215,15 @@ func TestScriptStartupErrors(t *testing.T) {
 	}
 }
 
+// TestNodeScriptStartupError: a broken notify.node is named by its own
+// key, not as an instance's notify script.
+func TestNodeScriptStartupError(t *testing.T) {
+	_, err := New(Config{Node: "/nonexistent/node-events.sh"}, Options{Logger: quietLog})
+	if err == nil || !strings.HasPrefix(err.Error(), "notify.node: ") || strings.Contains(err.Error(), "notify.scripts") {
+		t.Errorf("New = %v, want an error starting with notify.node:", err)
+	}
+}
+
 func TestScriptLookPath(t *testing.T) {
 	s, err := newScriptSink("VI_1", ScriptConfig{Notify: "true"}, quietLog)
 	if err != nil {
