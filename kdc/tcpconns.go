@@ -24,20 +24,29 @@ type connTable struct {
 
 	mu       sync.Mutex
 	open     int
-	bySource map[netip.Addr]int
+	bySource map[netip.Addr]*sourceConns
 	idle     *list.List // of *tcpConn not handling a request, least recently active first
+}
+
+// sourceConns are one source address's connections: how many, and the idle
+// ones in the order of connTable.idle, so that making room at a source's
+// cap costs no scan of the whole table.
+type sourceConns struct {
+	n    int
+	idle *list.List // of *tcpConn
 }
 
 // tcpConn is one admitted connection.
 type tcpConn struct {
 	net.Conn
-	src  netip.Addr
-	idle *list.Element // its place in connTable.idle; nil while handling a request
-	gone bool          // released or evicted: no longer counted
+	src     netip.Addr
+	idle    *list.Element // its place in connTable.idle; nil while handling a request
+	srcIdle *list.Element // its place in its source's idle list; nil likewise
+	gone    bool          // released or evicted: no longer counted
 }
 
 func newConnTable(max, perSource int) *connTable {
-	return &connTable{max: max, perSource: perSource, bySource: map[netip.Addr]int{}, idle: list.New()}
+	return &connTable{max: max, perSource: perSource, bySource: map[netip.Addr]*sourceConns{}, idle: list.New()}
 }
 
 // admit counts c from src, idle until it sends a request. It returns nil
@@ -49,31 +58,55 @@ func newConnTable(max, perSource int) *connTable {
 func (t *connTable) admit(c net.Conn, src netip.Addr) (tc, evicted *tcpConn, refused string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.bySource[src] >= t.perSource {
-		// A scan of the idle list, only at a source's cap: bounded by
-		// the table's size and cheaper than an accept.
-		for e := t.idle.Front(); e != nil && evicted == nil; e = e.Next() {
-			if old := e.Value.(*tcpConn); old.src == src {
-				evicted = old
-			}
-		}
-		if evicted == nil {
+	sc := t.bySource[src]
+	if sc == nil {
+		sc = &sourceConns{idle: list.New()}
+		t.bySource[src] = sc
+	}
+	if sc.n >= t.perSource {
+		oldest := sc.idle.Front()
+		if oldest == nil {
 			return nil, nil, tcpClosedSourceLimit
 		}
+		evicted = oldest.Value.(*tcpConn)
 		t.forget(evicted)
 	} else if t.open >= t.max {
 		oldest := t.idle.Front()
 		if oldest == nil {
+			if sc.n == 0 {
+				delete(t.bySource, src)
+			}
 			return nil, nil, tcpClosedLimit
 		}
 		evicted = oldest.Value.(*tcpConn)
 		t.forget(evicted)
 	}
 	tc = &tcpConn{Conn: c, src: src}
-	tc.idle = t.idle.PushBack(tc)
+	t.markIdle(tc) // (re)creates the source's entry, which an eviction may have removed
 	t.open++
-	t.bySource[src]++
+	t.bySource[src].n++
 	return tc, evicted, ""
+}
+
+// markIdle puts tc last in the idle lists.
+func (t *connTable) markIdle(tc *tcpConn) {
+	sc := t.bySource[tc.src]
+	if sc == nil {
+		sc = &sourceConns{idle: list.New()}
+		t.bySource[tc.src] = sc
+	}
+	tc.idle = t.idle.PushBack(tc)
+	tc.srcIdle = sc.idle.PushBack(tc)
+}
+
+// unmarkIdle takes tc out of the idle lists.
+func (t *connTable) unmarkIdle(tc *tcpConn) {
+	if tc.idle == nil {
+		return
+	}
+	t.idle.Remove(tc.idle)
+	t.bySource[tc.src].idle.Remove(tc.srcIdle)
+	tc.idle, tc.srcIdle = nil, nil
 }
 
 // busy marks tc as handling a request, which makes it not evictable. It
@@ -84,8 +117,7 @@ func (t *connTable) busy(tc *tcpConn) bool {
 	if tc.gone {
 		return false
 	}
-	t.idle.Remove(tc.idle)
-	tc.idle = nil
+	t.unmarkIdle(tc)
 	return true
 }
 
@@ -94,7 +126,7 @@ func (t *connTable) done(tc *tcpConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !tc.gone && tc.idle == nil {
-		tc.idle = t.idle.PushBack(tc)
+		t.markIdle(tc)
 	}
 }
 
@@ -111,12 +143,10 @@ func (t *connTable) forget(tc *tcpConn) {
 		return
 	}
 	tc.gone = true
-	if tc.idle != nil {
-		t.idle.Remove(tc.idle)
-		tc.idle = nil
-	}
+	t.unmarkIdle(tc)
 	t.open--
-	if t.bySource[tc.src]--; t.bySource[tc.src] == 0 {
+	sc := t.bySource[tc.src]
+	if sc.n--; sc.n == 0 {
 		delete(t.bySource, tc.src)
 	}
 }

@@ -19,6 +19,30 @@ import (
 // connection evicted at the cap, busy ones never, per-source cap (the
 // source's own idle connection replaced, refusal when all of its are busy),
 // refusal only when every connection is busy.
+// TestConnTableOnePerSource: with a cap of one, a source's new connection
+// replaces its idle one (its entry goes and comes back), and is refused
+// while that one is busy, whatever the other sources hold.
+func TestConnTableOnePerSource(t *testing.T) {
+	tbl := newConnTable(100, 1)
+	src := netip.MustParseAddr("192.0.2.1")
+	for i := range 50 {
+		tbl.admit(nil, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
+	}
+	a, _, _ := tbl.admit(nil, src)
+	b, evicted, refused := tbl.admit(nil, src)
+	if refused != "" || evicted != a {
+		t.Fatalf("second connection: evicted %v (refused %q), want the source's idle one", evicted, refused)
+	}
+	tbl.busy(b)
+	if _, evicted, refused := tbl.admit(nil, src); refused != tcpClosedSourceLimit || evicted != nil {
+		t.Fatalf("with the source's one connection busy: evicted %v, refused %q, want %q and no eviction", evicted, refused, tcpClosedSourceLimit)
+	}
+	tbl.release(b)
+	if _, ok := tbl.bySource[src]; ok || tbl.open != 50 {
+		t.Fatalf("after release: source entry kept %v, open %d, want gone and 50", ok, tbl.open)
+	}
+}
+
 func TestConnTable(t *testing.T) {
 	tbl := newConnTable(3, 2)
 	src1, src2, src3 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
