@@ -143,7 +143,7 @@ func (h *Handler) issueAS(as *messages.ASReq, now time.Time, out *outcome) ([]by
 	}
 	encPart, err := sealRepPart(messages.EncKDCRepPart{
 		Key:       sessionKey,
-		LastReqs:  lastReq(),
+		LastReqs:  lastReqs,
 		Nonce:     b.Nonce,
 		Flags:     tktFlags,
 		AuthTime:  times.start,

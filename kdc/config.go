@@ -37,7 +37,7 @@ type Config struct {
 	// retransmitted by then (MIT after 1 s, Heimdal and Java later), so
 	// answering it would only burn the CPU that fresh requests need when
 	// the KDC is overloaded. 0 disables. Default 1s, the first retry of
-	// MIT clients.
+	// MIT clients. Not applied to kpasswd (see Kpasswd).
 	RequestMaxAge time.Duration `yaml:"request_max_age"`
 	// TCPBacklog is the listen backlog. MIT's default of 5 drops
 	// connections under a login storm; default 1024 (the kernel caps it at
@@ -170,8 +170,12 @@ const KpasswdPort = "464"
 
 // Kpasswd returns the section with Listen replaced by the addresses of the
 // password-change service (KpasswdListen or its default), for kdc.Listen.
+// RequestMaxAge does not apply there: a password change waits on a Raft
+// write, so one may well be queued behind another for a second, and its
+// retransmission is answered from the replay cache anyway.
 func (c Config) Kpasswd() Config {
 	k := c
+	k.RequestMaxAge = 0
 	k.Listen = c.KpasswdListen
 	if len(k.Listen) == 0 {
 		k.Listen = nil

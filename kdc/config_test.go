@@ -18,5 +18,8 @@ func TestKpasswdAddresses(t *testing.T) {
 		if got := c.Kpasswd().Listen; !slices.Equal(got, tc.want) {
 			t.Errorf("listen %v kpasswd_listen %v: got %v, want %v", tc.listen, tc.kpasswd, got, tc.want)
 		}
+		if age := c.Kpasswd().RequestMaxAge; age != 0 {
+			t.Errorf("kpasswd request_max_age %v, want 0 (a password change may wait on a Raft write)", age)
+		}
 	}
 }

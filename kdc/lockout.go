@@ -26,7 +26,9 @@ type LockoutPolicy struct {
 // PolicySource is implemented by readers that hold password policies
 // (db.DB): the lockout parameters of the policy governing a principal
 // (MIT's maxfailure, failurecountinterval, lockoutduration), when it sets
-// maxfailure, override the configured LockoutPolicy for that principal.
+// maxfailure, override the realm's lockout (the replicated realm settings,
+// or the configured LockoutPolicy until the realm has some) for that
+// principal.
 // It is consulted only for a failed preauthentication or a locked
 // principal, never on the path of a successful login.
 type PolicySource interface {
@@ -44,16 +46,20 @@ func (c *failureCounter) paramsFor(p *db.Principal) LockoutPolicy {
 	if pol.MaxFailures <= 0 {
 		return c.realmLockout()
 	}
-	lp := LockoutPolicy{MaxFailures: pol.MaxFailures, Window: pol.FailureInterval, Duration: pol.LockoutDuration}
-	if lp.Window <= 0 {
-		lp.Window = defaultLockoutWindow
-	}
-	return lp
+	return LockoutPolicy{MaxFailures: pol.MaxFailures, Window: pol.FailureInterval, Duration: pol.LockoutDuration}.withDefaults()
 }
 
 // defaultLockoutWindow is how long a failure counts when neither the
 // configuration nor the policy says: the realm settings' default.
 var defaultLockoutWindow = db.DefaultRealmSettings.LockoutWindow
+
+// withDefaults is p with an unset window at defaultLockoutWindow.
+func (p LockoutPolicy) withDefaults() LockoutPolicy {
+	if p.Window <= 0 {
+		p.Window = defaultLockoutWindow
+	}
+	return p
+}
 
 // locked reports whether p is locked out at now.
 func (c *failureCounter) locked(p *db.Principal, now time.Time) bool {
@@ -103,10 +109,7 @@ type failures struct {
 const maxTracked = 100_000
 
 func newFailureCounter(p LockoutPolicy, l Locker) *failureCounter {
-	if p.Window <= 0 {
-		p.Window = defaultLockoutWindow
-	}
-	return &failureCounter{policy: p, locker: l, entries: map[string]*failures{}}
+	return &failureCounter{policy: p.withDefaults(), locker: l, entries: map[string]*failures{}}
 }
 
 // failed records a failure for p at now and asks the Locker to lock it

@@ -37,22 +37,14 @@ func (c *failureCounter) realmLockout() LockoutPolicy {
 	if !ok {
 		return c.policy
 	}
-	lp := LockoutPolicy{MaxFailures: s.LockoutMaxFailures, Window: s.LockoutWindow, Duration: s.LockoutDuration}
-	if lp.Window <= 0 {
-		lp.Window = defaultLockoutWindow
-	}
-	return lp
+	return LockoutPolicy{MaxFailures: s.LockoutMaxFailures, Window: s.LockoutWindow, Duration: s.LockoutDuration}.withDefaults()
 }
 
 // Settings returns the realm's ticket lifetimes and lockout policy as
 // kdc.Config states them: the form a node's configuration seeds a fresh
 // realm's replicated settings with.
 func (c Config) Settings() db.RealmSettings {
-	p := c.Policy()
-	window := c.Lockout.Window
-	if window <= 0 {
-		window = defaultLockoutWindow
-	}
+	p, lp := c.Policy(), c.Lockout.withDefaults()
 	return db.RealmSettings{MaxLife: p.MaxLife, MaxRenewableLife: p.MaxRenewableLife,
-		LockoutMaxFailures: c.Lockout.MaxFailures, LockoutWindow: window, LockoutDuration: c.Lockout.Duration}
+		LockoutMaxFailures: lp.MaxFailures, LockoutWindow: lp.Window, LockoutDuration: lp.Duration}
 }

@@ -129,7 +129,7 @@ func (h *Handler) issueTGS(tgs *messages.TGSReq, rawBody []byte, now time.Time, 
 	}
 	encPart, err := sealRepPart(messages.EncKDCRepPart{
 		Key:       etp.Key,
-		LastReqs:  lastReq(),
+		LastReqs:  lastReqs,
 		Nonce:     b.Nonce,
 		Flags:     etp.Flags,
 		AuthTime:  etp.AuthTime,

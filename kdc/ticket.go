@@ -84,12 +84,10 @@ func putScratch(b *[]byte) {
 // TGS-REPs fit, so the encoder does not grow it.
 const replyCap = 1024
 
-// lastReq is the LastReq a reply carries: MIT sends a single entry of type 0
-// with time 0 because it keeps no last-request data, and neither do we
-// (writing it per login would put a replicated write on the hot path).
-func lastReq() []messages.LastReq { return lastReqs }
-
-// lastReqs is lastReq's value, shared: the encoders only read it.
+// lastReqs is the LastReq every reply carries: MIT sends a single entry of
+// type 0 with time 0 because it keeps no last-request data, and neither do
+// we (writing it per login would put a replicated write on the hot path).
+// Shared: the encoders only read it.
 var lastReqs = []messages.LastReq{{LRType: 0, LRValue: time.Unix(0, 0).UTC()}}
 
 // decodeTicketPart decrypts a ticket with the service's key and decodes it.

@@ -25,7 +25,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"sync"
 )
 
@@ -42,18 +41,17 @@ const confounderSize = aes.BlockSize
 
 // profile is what differs between the four enctypes.
 type profile struct {
-	keySize int              // base key and Ke length
-	macSize int              // truncated HMAC length, also Kc/Ki length for RFC 8009
-	hash    func() hash.Hash // HMAC hash
-	rfc8009 bool             // KDF-HMAC-SHA2 derivation and MAC over the ciphertext
-	hashes  *sync.Pool       // of *hashState of hash, for hmacKey
+	keySize int        // base key and Ke length
+	macSize int        // truncated HMAC length, also Kc/Ki length for RFC 8009
+	rfc8009 bool       // KDF-HMAC-SHA2 derivation and MAC over the ciphertext
+	hashes  *sync.Pool // of *hashState of the HMAC hash, for hmacKey
 }
 
 var (
-	aes128sha1   = profile{keySize: 16, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
-	aes256sha1   = profile{keySize: 32, macSize: 12, hash: sha1.New, hashes: hashPool(sha1.New)}
-	aes128sha256 = profile{keySize: 16, macSize: 16, hash: sha256.New, rfc8009: true, hashes: hashPool(sha256.New)}
-	aes256sha384 = profile{keySize: 32, macSize: 24, hash: sha512.New384, rfc8009: true, hashes: hashPool(sha512.New384)}
+	aes128sha1   = profile{keySize: 16, macSize: 12, hashes: hashPool(sha1.New)}
+	aes256sha1   = profile{keySize: 32, macSize: 12, hashes: hashPool(sha1.New)}
+	aes128sha256 = profile{keySize: 16, macSize: 16, rfc8009: true, hashes: hashPool(sha256.New)}
+	aes256sha384 = profile{keySize: 32, macSize: 24, rfc8009: true, hashes: hashPool(sha512.New384)}
 )
 
 func profileOf(etype int32) (*profile, error) {
