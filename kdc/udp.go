@@ -116,43 +116,33 @@ func (u *udpConn) localAddr() *net.UDPAddr { return u.conn.LocalAddr().(*net.UDP
 
 func (u *udpConn) close() error { return u.conn.Close() }
 
-// Control messages are parsed and built by hand, without x/sys/unix's
-// helpers, because those allocate on every datagram. A cmsghdr is the
-// length (a size_t), the level and the type (int32 each), then the data,
-// padded to the size_t alignment.
+// Control messages are parsed with x/sys/unix's one-message parser, which
+// returns slices of the buffer, and built by hand: its other helpers
+// (ParseSocketControlMessage, PktInfo4/6) allocate on every datagram. A
+// cmsghdr is the length (a size_t), the level and the type (int32 each),
+// then the data, padded as unix.CmsgSpace says.
 const (
 	cmsgLenSize    = unix.SizeofCmsghdr - 8
-	cmsgAlignTo    = cmsgLenSize
 	sizeofTimespec = int(unsafe.Sizeof(unix.Timespec{}))
 )
-
-func cmsgAlign(n int) int { return (n + cmsgAlignTo - 1) &^ (cmsgAlignTo - 1) }
 
 // parseControl returns the destination address of a packet-info message
 // and the time of a SO_TIMESTAMPNS message in b, a recvmsg control buffer;
 // each is zero when absent or malformed. Addresses are unmapped.
 func parseControl(b []byte) (dst netip.Addr, at time.Time) {
 	for len(b) >= unix.SizeofCmsghdr {
-		var l uint64
-		if cmsgLenSize == 8 {
-			l = binary.NativeEndian.Uint64(b)
-		} else {
-			l = uint64(binary.NativeEndian.Uint32(b))
-		}
-		if l < unix.SizeofCmsghdr || l > uint64(len(b)) {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(b)
+		if err != nil {
 			return dst, at
 		}
-		level := int32(binary.NativeEndian.Uint32(b[cmsgLenSize:]))
-		typ := int32(binary.NativeEndian.Uint32(b[cmsgLenSize+4:]))
-		data := b[unix.SizeofCmsghdr:l]
 		switch {
-		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			// struct in_pktinfo: ifindex, spec_dst, addr (the header's
 			// destination).
 			dst = netip.AddrFrom4([4]byte(data[8:12]))
-		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			dst = netip.AddrFrom16([16]byte(data[:16])).Unmap()
-		case level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPNS && len(data) >= sizeofTimespec:
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= sizeofTimespec:
 			var sec, nsec int64
 			if sizeofTimespec == 16 {
 				sec, nsec = int64(binary.NativeEndian.Uint64(data)), int64(binary.NativeEndian.Uint64(data[8:]))
@@ -161,11 +151,7 @@ func parseControl(b []byte) (dst netip.Addr, at time.Time) {
 			}
 			at = time.Unix(sec, nsec)
 		}
-		next := cmsgAlign(int(l))
-		if next >= len(b) {
-			break
-		}
-		b = b[next:]
+		b = rest
 	}
 	return dst, at
 }
@@ -177,7 +163,8 @@ func appendPktinfo(b []byte, src netip.Addr, v6 bool) []byte {
 	if v6 {
 		level, typ, size = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo
 	}
-	l := unix.SizeofCmsghdr + size
+	l := unix.CmsgLen(size)
+	start := len(b)
 	if cmsgLenSize == 8 {
 		b = binary.NativeEndian.AppendUint64(b, uint64(l))
 	} else {
@@ -195,7 +182,7 @@ func appendPktinfo(b []byte, src netip.Addr, v6 bool) []byte {
 		b = append(b, a[:]...)    // spec_dst: the source address
 		b = append(b, 0, 0, 0, 0) // addr: unused when sending
 	}
-	for len(b)%cmsgAlignTo != 0 {
+	for len(b)-start < unix.CmsgSpace(size) {
 		b = append(b, 0)
 	}
 	return b
