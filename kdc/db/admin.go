@@ -147,6 +147,13 @@ func (d *DB) Modify(ctx context.Context, name string, m Modification) (*Principa
 		m.Expires == nil && m.PasswordExpires == nil && m.Policy == nil && m.EncTypes == nil {
 		return nil, fmt.Errorf("modify %s: %w: nothing to change", p.Name, ErrInvalid)
 	}
+	// Checked here as in Create, so a bad set never reaches the log (an
+	// empty one means the realm's default).
+	if m.EncTypes != nil && len(*m.EncTypes) > 0 {
+		if err := validateEncTypes(*m.EncTypes); err != nil {
+			return nil, fmt.Errorf("modify %s: %w", p.Name, err)
+		}
+	}
 	c := &command{
 		Op:               opModify,
 		Name:             p.Name,

@@ -150,3 +150,23 @@ func TestParseEncTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestModifyRefusesBadEncTypesBeforeTheLog: a bad enctype set is refused
+// by Modify itself, as by Create: nothing is proposed, so the Raft log
+// does not grow.
+func TestModifyRefusesBadEncTypesBeforeTheLog(t *testing.T) {
+	ctx := testCtx(t)
+	d := openTestDB(t, t.TempDir())
+	if _, err := d.Create(ctx, CreateRequest{Name: "alice", Password: ptr("Zebra-Crossing-1")}); err != nil {
+		t.Fatal(err)
+	}
+	before := d.node.r.LastIndex()
+	for _, bad := range [][]int32{{23}, {18, 18}} {
+		if _, err := d.Modify(ctx, "alice", Modification{EncTypes: &bad}); !errors.Is(err, ErrUnsupportedEncType) {
+			t.Errorf("modify with %v: %v, want ErrUnsupportedEncType", bad, err)
+		}
+	}
+	if after := d.node.r.LastIndex(); after != before {
+		t.Errorf("raft log at %d after refused modifications, want %d: something reached the log", after, before)
+	}
+}

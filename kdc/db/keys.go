@@ -3,6 +3,8 @@ package db
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,8 +37,22 @@ var supportedEncTypes = map[int32]encTypeInfo{
 	etypeID.AES256_CTS_HMAC_SHA384_192: {"aes256-cts-hmac-sha384-192", []string{"aes256-sha2"}},
 }
 
-// supportedNames lists the accepted names for error messages.
-const supportedNames = "aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128"
+// supportedNames and supportedNumbers list the supported enctypes, from
+// the table, for error messages: the defaults first, then the others,
+// strongest first.
+var supportedNames, supportedNumbers = func() (string, string) {
+	ids := slices.Clone(DefaultEncTypes)
+	for _, id := range slices.Backward(slices.Sorted(maps.Keys(supportedEncTypes))) {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	names, numbers := make([]string, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		names[i], numbers[i] = supportedEncTypes[id].name, strconv.Itoa(int(id))
+	}
+	return strings.Join(names, ", "), strings.Join(numbers, ", ")
+}()
 
 // keyBytes is the key size of a supported enctype.
 func keyBytes(etype int32) (int, error) {
@@ -95,7 +111,7 @@ func validateEncTypes(etypes []int32) error {
 	seen := make(map[int32]bool, len(etypes))
 	for _, et := range etypes {
 		if _, ok := supportedEncTypes[et]; !ok {
-			return fmt.Errorf("%w: %d (only 17, 18, 19, 20 are allowed)", ErrUnsupportedEncType, et)
+			return fmt.Errorf("%w: %d (only %s are allowed)", ErrUnsupportedEncType, et, supportedNumbers)
 		}
 		if seen[et] {
 			return fmt.Errorf("%w: %s listed twice", ErrUnsupportedEncType, EncTypeName(et))
