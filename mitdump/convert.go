@@ -97,6 +97,15 @@ func unixOrZero(s uint32) time.Time {
 	return time.Unix(int64(s), 0).UTC()
 }
 
+// unixOrZeroSeconds is unixOrZero's inverse: an unknown (zero) time is 0,
+// not the wrapped seconds of year 1.
+func unixOrZeroSeconds(t time.Time) uint32 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint32(t.Unix())
+}
+
 // importPrincipal converts one record; nil means no usable key.
 func importPrincipal(p *Principal, mk MasterKey) (*db.ImportPrincipal, []string, error) {
 	var notes []string
@@ -207,11 +216,11 @@ func FromExport(ps []*db.Principal, pols []db.PasswordPolicy, mk MasterKey, real
 			MaxLife: int32(p.MaxLife / time.Second), MaxRenewableLife: int32(p.MaxRenewableLife / time.Second)}
 		// The history kdb5_util writes (and kadmin getprinc shows): last
 		// modification by whom, and the last password change if known.
-		mp.TLData = append(mp.TLData, ModPrincTL(uint32(p.Modified.Unix()), exportModifier(realm)))
+		mp.TLData = append(mp.TLData, ModPrincTL(unixOrZeroSeconds(p.Modified), exportModifier(realm)))
 		if !p.PasswordChanged.IsZero() {
 			mp.TLData = append(mp.TLData, LastPasswordChangeTL(uint32(p.PasswordChanged.Unix())))
 		}
-		mp.TLData = append(mp.TLData, TLData{Type: TLKADMData, Data: KADMData(p.Policy)}, TLData{Type: 0x0008, Data: mkvno})
+		mp.TLData = append(mp.TLData, TLData{Type: TLKADMData, Data: KADMData(p.Policy)}, TLData{Type: TLMKVNO, Data: mkvno})
 		a := p.Attributes
 		for _, f := range []struct {
 			on  bool

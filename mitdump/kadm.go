@@ -8,9 +8,18 @@ import (
 
 // Tagged-data types this package interprets (KRB5_TL_* in MIT's kdb.h).
 const (
+	// TLLastPwdChange is KRB5_TL_LAST_PWD_CHANGE: the time alone
+	// (tldata.go).
+	TLLastPwdChange = 0x0001
+	// TLModPrinc is KRB5_TL_MOD_PRINC: the time, then the name of the
+	// principal that made the change, NUL-terminated (tldata.go).
+	TLModPrinc = 0x0002
 	// TLKADMData holds kadmind's per-principal data (osa_princ_ent_rec,
 	// XDR): the policy name and the password history.
 	TLKADMData = 0x0003
+	// TLMKVNO is the master key version a principal's keys are sealed
+	// with (2 bytes, little-endian).
+	TLMKVNO = 0x0008
 	// TLActKVNO lists the activation times of master key versions (K/M).
 	TLActKVNO = 0x0009
 )

@@ -3,17 +3,11 @@ package mitdump
 import "encoding/binary"
 
 // Tagged data of a principal's history that kdb5_util dumps and kadmin
-// shows (MIT's src/lib/kdb/kdb5.c, krb5_dbe_update_last_pwd_change and
-// krb5_dbe_update_mod_princ_data). MIT encodes both times with
-// krb5_kdb_encode_int32: 4 bytes, little-endian, seconds since the epoch
-// (unsigned past 2038, as MIT's ts_* helpers read them).
-const (
-	// TLLastPwdChange is KRB5_TL_LAST_PWD_CHANGE: the time alone.
-	TLLastPwdChange = 0x0001
-	// TLModPrinc is KRB5_TL_MOD_PRINC: the time, then the name of the
-	// principal that made the change, NUL-terminated.
-	TLModPrinc = 0x0002
-)
+// shows (TLLastPwdChange, TLModPrinc; MIT's src/lib/kdb/kdb5.c,
+// krb5_dbe_update_last_pwd_change and krb5_dbe_update_mod_princ_data). MIT
+// encodes both times with krb5_kdb_encode_int32: 4 bytes, little-endian,
+// seconds since the epoch (unsigned past 2038, as MIT's ts_* helpers read
+// them).
 
 // LastPasswordChangeTL encodes a last password change time.
 func LastPasswordChangeTL(t uint32) TLData {

@@ -111,3 +111,18 @@ func TestExportWritesHistory(t *testing.T) {
 		t.Fatalf("imported password change: %+v", req.Principals)
 	}
 }
+
+// TestExportUnknownModificationTime: a principal without a modification
+// time is written with time 0 (unknown), not year 1 wrapped to 32 bits.
+func TestExportUnknownModificationTime(t *testing.T) {
+	_, _, mk := readGolden(t)
+	key := db.Key{EType: 18, KVNO: 1, Salt: "MIT.TESTu", Value: bytes.Repeat([]byte{7}, 32)}
+	out, err := FromExport([]*db.Principal{{Name: "u@MIT.TEST", Keys: []db.Key{key}}}, nil, mk, "MIT.TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(out.Principals, func(p Principal) bool { return p.Name == "u@MIT.TEST" })
+	if at, _, err := decodeModPrinc(tlOf(&out.Principals[i], TLModPrinc)); err != nil || at != 0 {
+		t.Errorf("mod princ time %d (%v), want 0 for an unknown modification time", at, err)
+	}
+}
