@@ -1,6 +1,7 @@
 package db
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -15,7 +16,9 @@ import (
 //     the same command sets the expiration explicitly (as MIT's
 //     kadm5_modify_principal does);
 //   - when a policy is stored or deleted and that changes the max life
-//     governing principals, for every one of them.
+//     governing principals, for every one of them whose expiration still
+//     is what the old max life made it: one an administrator set
+//     (`--password-expires`, a forced change) is theirs and stays.
 //
 // The last case departs from MIT, which recomputes nothing on `modpol
 // -maxlife` and leaves every principal with the expiry of its old policy
@@ -65,19 +68,27 @@ func (f *fsm) replacePolicies(after map[string]PasswordPolicy, t time.Time) erro
 	var ps []*Principal
 	for _, name := range names {
 		old := f.st.records[name]
-		exp, ok := passwordExpiry(old.PasswordChanged, effectivePolicy(after, old.Policy))
-		if !ok || exp.Equal(old.PasswordExpires) {
+		if derived, ok := passwordExpiry(old.PasswordChanged, effectivePolicy(before, old.Policy)); !ok || !derived.Equal(old.PasswordExpires) {
+			continue // no password to age, or an expiration set by hand
+		}
+		exp, _ := passwordExpiry(old.PasswordChanged, effectivePolicy(after, old.Policy))
+		if exp.Equal(old.PasswordExpires) {
 			continue
+		}
+		cur, ok := f.index.Lookup(name)
+		if !ok {
+			return fmt.Errorf("policy change: %s is stored but not indexed", name)
 		}
 		rec := *old
 		rec.PasswordExpires = exp
 		rec.Modified = t
 		rec.Revision = f.st.revision + uint64(len(recs)) + 1
-		p, err := f.unseal(&rec)
-		if err != nil {
-			return err
-		}
-		recs, ps = append(recs, &rec), append(ps, p)
+		// Only these fields change: the indexed principal is copied, not
+		// unsealed again (a default policy's change can touch the whole
+		// realm, under the FSM's lock).
+		p := *cur
+		p.PasswordExpires, p.Modified, p.Revision = rec.PasswordExpires, rec.Modified, rec.Revision
+		recs, ps = append(recs, &rec), append(ps, &p)
 	}
 	for i, rec := range recs {
 		f.st.revision = rec.Revision

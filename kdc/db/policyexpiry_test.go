@@ -9,7 +9,7 @@ import (
 // max life of a policy, recompute the password expiration of the
 // principals it governs (last change + max life, 0 = never) in the FSM,
 // identically on two replicas; principals without a known password
-// change keep theirs.
+// change, and expirations an administrator set, are kept.
 func TestFSMPasswordExpiryFollowsPolicy(t *testing.T) {
 	mk := testMasterKey(t)
 	a, b := newHarness(t, mk), newHarness(t, mk)
@@ -51,6 +51,7 @@ func TestFSMPasswordExpiryFollowsPolicy(t *testing.T) {
 	}
 	apply(user("alice"), at(0))
 	apply(user("bob"), at(0))
+	apply(user("carol"), at(0))
 	apply(a.create("svc@"+testRealm, 1), at(0)) // random keys: no password change time
 	want("built-in default", "alice", time.Time{})
 
@@ -62,14 +63,16 @@ func TestFSMPasswordExpiryFollowsPolicy(t *testing.T) {
 	if !p.PasswordExpires.Equal(at(90)) {
 		t.Fatalf("assigned staff: expires %s, want %s", p.PasswordExpires, at(90))
 	}
-	// An expiration given in the same command wins.
-	apply(&command{Op: opModify, Name: "alice@" + testRealm, Policy: ptr("staff"), PasswordExpires: ptr(at(5))}, at(3))
-	want("explicit expiry", "alice", at(5))
+	// An expiration given in the same command wins (a forced change).
+	apply(&command{Op: opModify, Name: "carol@" + testRealm, Policy: ptr("staff"), PasswordExpires: ptr(at(5))}, at(3))
+	want("explicit expiry", "carol", at(5))
 
-	// Changing the policy's max life moves every governed principal.
+	// Changing the policy's max life moves every governed principal whose
+	// expiry it made; the one set by hand stays.
 	rev := a.f.revision()
 	setPolicy(PasswordPolicy{Name: "staff", MaxLife: 30 * day, MinLength: 12}, at(4))
 	want("staff maxlife 30d", "alice", at(30))
+	want("forced change kept through staff maxlife 30d", "carol", at(5))
 	want("not governed by staff", "bob", time.Time{})
 	if p, _ := a.f.index.Lookup("alice@" + testRealm); p.Revision != rev+1 || !p.Modified.Equal(at(4)) {
 		t.Fatalf("recomputed record: revision %d (want %d), modified %s", p.Revision, rev+1, p.Modified)
