@@ -20,6 +20,11 @@ import (
 //     is what the old max life made it: one an administrator set
 //     (`--password-expires`, a forced change) is theirs and stays.
 //
+// An MIT import is the exception: it brings its principals' expirations
+// with their policies and recomputes nothing, not even for principals it
+// does not carry whose policy it replaces (overwrite); their next password
+// change, or the next change of that policy, brings them in line.
+//
 // The last case departs from MIT, which recomputes nothing on `modpol
 // -maxlife` and leaves every principal with the expiry of its old policy
 // until its next password change: tightening a policy after an incident
