@@ -12,7 +12,8 @@
 #   sudo deploy/scenarios.sh [RUNS [VARIANT,...]]
 #
 # Variants (internal/scenario/table_test.go): defaults (the shipped
-# config), v2-1s (keepalived interop), v3-100ms, v3-100ms-tcp.
+# config), defaults-rt (vrrp.realtime_priority: 50), v2-1s (keepalived
+# interop), v3-100ms-udp (the defaults with the kinit probe over UDP).
 # SCENARIO_ONLY=substring limits the scenarios; the table is also written
 # to ${OUT:-scenarios.md}.
 set -euo pipefail

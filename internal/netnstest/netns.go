@@ -51,7 +51,7 @@ func New(t testing.TB) *NS {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("network namespace tests need ip(8) (Debian package iproute2)")
 	}
-	name := fmt.Sprintf("kdcha-vrrp-%d-%d", os.Getpid(), seq.Add(1))
+	name := fmt.Sprintf("kdcha-t-%d-%d", os.Getpid(), seq.Add(1))
 	if out, err := run("ip", "netns", "add", name); err != nil {
 		t.Skipf("cannot create network namespace: %v: %s", err, out)
 	}

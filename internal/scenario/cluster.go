@@ -45,8 +45,6 @@ type Options struct {
 	Bin string
 	// Nodes is the number of kdcha nodes. Default 3.
 	Nodes int
-	// Priorities are the nodes' VRRP priorities. Default 150, 100, 50, ...
-	Priorities []int
 	// Instance is YAML appended to the VRRP instance of every node, each
 	// line indented six spaces (e.g. "      version: 3\n"): the config
 	// variant under test. Empty: the shipped defaults.
@@ -108,11 +106,8 @@ func Start(t testing.TB, o Options) *Cluster {
 	lan := netnstest.NewLAN(t, o.Nodes+1)
 	c := &Cluster{t: t, bin: o.Bin, dir: t.TempDir(), client: lan[o.Nodes]}
 	for i := range o.Nodes {
-		prio := 150 - 50*i
-		if i < len(o.Priorities) {
-			prio = o.Priorities[i]
-		}
-		n := &Node{c: c, Name: fmt.Sprintf("n%d", i+1), Addr: lan[i].Addr.Addr().String(), Priority: max(prio, 1), ns: lan[i]}
+		// Priorities 150, 100, 50, ...: n1 is the preferred master.
+		n := &Node{c: c, Name: fmt.Sprintf("n%d", i+1), Addr: lan[i].Addr.Addr().String(), Priority: max(150-50*i, 1), ns: lan[i]}
 		n.dir = filepath.Join(c.dir, n.Name)
 		n.cfg = filepath.Join(n.dir, "kdcha.yaml")
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
@@ -181,17 +176,6 @@ func (c *Cluster) VIPEvents() []VIPEvent {
 		ev = append(ev, w.Events()...)
 	}
 	return ev
-}
-
-// Watch returns n's VIP watch.
-func (c *Cluster) Watch(n *Node) *VIPWatch {
-	for i, m := range c.Nodes {
-		if m == n {
-			return c.watches[i]
-		}
-	}
-	c.t.Fatalf("no node %s", n.Name)
-	return nil
 }
 
 // Measure runs fault against the cluster while cl records, observes for

@@ -35,8 +35,9 @@ type Summary struct {
 	Moves int
 	// Outage is the longest gap between the ends of two consecutive
 	// successful kinits, from the last one before the fault to the last
-	// one in the window (to the window's end if none succeeded after the
-	// fault).
+	// one in the window, or to the window's end when kinits started after
+	// the last success failed (none succeeded after the fault, or the
+	// service went away again: a late flap).
 	Outage time.Duration
 	// Attempts and Failed count kinits started in the window.
 	Attempts, Failed int
@@ -90,9 +91,13 @@ func Summarize(t0, end time.Time, holder string, attempts []Attempt, events []VI
 		s.Outage = max(s.Outage, e.Sub(prev))
 		prev = e
 	}
-	if len(ends) == 0 {
-		// No success since the fault: the outage lasts the whole window.
-		s.Outage = end.Sub(prev)
+	for _, a := range attempts {
+		if !a.OK && a.Start.After(prev) && !a.Start.After(end) {
+			// Failing since the last success: the gap is still open at
+			// the window's end.
+			s.Outage = max(s.Outage, end.Sub(prev))
+			break
+		}
 	}
 	return s
 }

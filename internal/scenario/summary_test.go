@@ -36,6 +36,11 @@ func TestSummarize(t *testing.T) {
 			want:     Summary{Outage: 1050 * time.Millisecond, Attempts: 1, Failed: 1, Slowest: 500 * time.Millisecond},
 		},
 		{
+			name:     "failing again after a success: the gap runs to the window's end",
+			attempts: []Attempt{ok(-100, -50), ok(100, 120), bad(200, 700), bad(300, 800)},
+			want:     Summary{Outage: 880 * time.Millisecond, Attempts: 3, Failed: 2, Slowest: 500 * time.Millisecond},
+		},
+		{
 			name:     "events and attempts after the window are ignored",
 			attempts: []Attempt{ok(0, 20), ok(100, 120), bad(1100, 1600)},
 			events:   []VIPEvent{add("n3", 1001)},
