@@ -69,13 +69,15 @@ notify:
 	want := []string{
 		fmt.Sprintf("kdcha: config %s: 8 problems:", cfgPath),
 		cfgPath + ":1: realm: ",
+		// What needs nothing of the host first (LoadConfig reports it too),
+		// then the host's files and interfaces.
+		cfgPath + ":26: notify.scripts.VI_9: no vrrp instance is named \"VI_9\"",
 		cfgPath + ":19: notify.webhooks[0].secret_file: ",
 		cfgPath + ":21: notify.webhooks[1].secret_file: " + secret + " is accessible to group or others",
 		cfgPath + ":24: notify.scripts.VI_1.notify: stat " + dir + "/missing.sh: no such file",
 		cfgPath + ":25: notify.scripts.VI_1.notify_master: " + script + " is not executable",
 		cfgPath + ":27: notify.scripts.VI_9.notify_backup: \"notify.sh\": not an absolute path",
 		cfgPath + ":13: vrrp.instances[0].interface: kdchanope0: ",
-		cfgPath + ":26: notify.scripts.VI_9: no vrrp instance is named \"VI_9\"",
 	}
 
 	run := func(verb string) string {

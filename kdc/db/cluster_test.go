@@ -108,6 +108,17 @@ func TestClusterLeaderLoss(t *testing.T) {
 	if nl.id == old.id {
 		t.Fatal("stopped node still leads")
 	}
+	// A follower fails a write fast while it knows no leader (it may hear
+	// of the election a heartbeat after the leader itself): wait for that,
+	// as a client retries.
+	c.eventually("every node to know the new leader", func() bool {
+		for _, n := range c.all() {
+			if _, id := n.db.node.Leader(); id != nl.id {
+				return false
+			}
+		}
+		return true
+	})
 	for _, n := range c.all() {
 		p, err := n.db.Create(ctx, CreateRequest{Name: "after/" + n.id, RandomKey: true})
 		if err != nil {
