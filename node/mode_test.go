@@ -116,20 +116,7 @@ func TestTrackReadinessKeepalived(t *testing.T) {
 	if !slices.Equal(names, []string{readiness.FirstHealthVerdict}) {
 		t.Fatalf("conditions %q, want only %s", names, readiness.FirstHealthVerdict)
 	}
-	for _, p := range []Phase{PhaseStarting, PhaseServing, PhaseAwaitingVerdict} {
-		track(p)
-		if set.Ready() {
-			t.Fatalf("ready at phase %s", p)
-		}
-	}
-	track(PhaseRunning)
-	if !set.Ready() {
-		t.Fatalf("not ready when running: %s", set.Report().Summary())
-	}
-	track(PhaseStopping)
-	if set.Ready() {
-		t.Fatal("still ready while stopping")
-	}
+	readyOnlyWhenRunning(t, set, track, PhaseStarting, PhaseServing, PhaseAwaitingVerdict)
 }
 
 // TestModeKeepalivedParts runs a real node in mode keepalived (no VRRP

@@ -11,8 +11,14 @@ import (
 // stop began.
 func TestTrackReadiness(t *testing.T) {
 	set := readiness.New(readiness.Options{})
-	track := TrackReadiness(set, ModeKDC)
-	for _, p := range []Phase{PhaseStarting, PhaseServing, PhaseCatchingUp, PhaseAwaitingVerdict} {
+	readyOnlyWhenRunning(t, set, TrackReadiness(set, ModeKDC), PhaseStarting, PhaseServing, PhaseCatchingUp, PhaseAwaitingVerdict)
+}
+
+// readyOnlyWhenRunning drives track through the phases before running
+// (not ready), running (ready) and stopping (not ready again).
+func readyOnlyWhenRunning(t *testing.T, set *readiness.Set, track func(Phase), before ...Phase) {
+	t.Helper()
+	for _, p := range before {
 		track(p)
 		if set.Ready() {
 			t.Fatalf("ready at phase %s", p)
