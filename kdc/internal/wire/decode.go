@@ -29,7 +29,8 @@ import (
 //     or the input ends (gofork ignores these lengths and reads on into
 //     the next fields);
 //   - an optional field whose contents have the wrong type is refused
-//     (gofork takes it as absent);
+//     (gofork takes it as absent), and so is another field in the place
+//     of a required one (gofork takes any element for a RawValue field);
 //   - an element header that is not DER (non-minimal tag or length,
 //     indefinite length) is refused inside any field (gofork, reading on
 //     past explicit tags, may skip it or take the field as absent);
@@ -127,7 +128,7 @@ func application(b []byte, n int) (fields, error) {
 // element holding a SEQUENCE.
 func applicationOf(e der.Element, n int) (fields, error) {
 	if e.Class != der.ClassApplication || e.Tag != n || !e.Constructed {
-		return fields{}, fmt.Errorf("want APPLICATION %d, got class %d tag %d", n, e.Class, e.Tag)
+		return fields{}, strictf("want APPLICATION %d, got class %d tag %d", n, e.Class, e.Tag) // see universal
 	}
 	s, err := one(e.Content)
 	if err != nil {
@@ -138,8 +139,8 @@ func applicationOf(e der.Element, n int) (fields, error) {
 
 // sequence returns the fields of a SEQUENCE element.
 func sequence(e der.Element) (fields, error) {
-	if e.Class != der.ClassUniversal || e.Tag != 16 || !e.Constructed {
-		return fields{}, fmt.Errorf("want SEQUENCE, got class %d tag %d", e.Class, e.Tag)
+	if err := universal(e, 16, true, "want SEQUENCE"); err != nil {
+		return fields{}, err
 	}
 	return fields{rest: e.Content}, nil
 }
@@ -218,9 +219,20 @@ func (f *fields) need(tag int) (der.Element, error) {
 func (f *fields) field(tag int, optional bool) (e der.Element, present bool, err error) {
 	e, present, err = f.next(tag)
 	if err == nil && !present && !optional {
-		err = fmt.Errorf("field [%d] missing", tag)
+		err = f.missing(tag)
 	}
 	return e, present, err
+}
+
+// missing is the error for a required field [tag] that is absent. When a
+// later field stands in its place, gofork takes that element for a
+// RawValue field whatever its tag number, which is lax: refused on
+// purpose.
+func (f *fields) missing(tag int) error {
+	if f.hasPeek {
+		return strictf("field [%d] missing (field [%d] in its place)", tag, f.peeked.Tag)
+	}
+	return fmt.Errorf("field [%d] missing", tag)
 }
 
 // end checks that no field is left.
@@ -233,7 +245,9 @@ func (f *fields) end() error {
 	}
 	e, _, err := der.Read(f.rest)
 	if err != nil {
-		return fmt.Errorf("after the last field: %w", err)
+		// gofork ignores what follows the last field it knows, well
+		// formed or not.
+		return strictf("after the last field: %v", err)
 	}
 	return strictf("unknown field class %d tag %d after the last one", e.Class, e.Tag)
 }
@@ -328,7 +342,7 @@ func (f *fields) octets(tag int) ([]byte, error) {
 
 func (d *decoder) kerberosString(e der.Element) (string, error) {
 	if e.Class != der.ClassUniversal || e.Constructed {
-		return "", fmt.Errorf("want GeneralString, got class %d tag %d", e.Class, e.Tag)
+		return "", strictf("want GeneralString, got class %d tag %d", e.Class, e.Tag) // see universal
 	}
 	if e.Tag != der.TagGeneralString&0x1f {
 		return "", strictf("want GeneralString, got universal tag %d", e.Tag)
@@ -370,7 +384,7 @@ func (f *fields) time(tag int, optional bool) (t time.Time, err error) {
 	}
 	if !ok {
 		if !optional {
-			return t, fmt.Errorf("field [%d] missing", tag)
+			return t, f.missing(tag)
 		}
 		return t, nil
 	}
